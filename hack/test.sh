@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what the tests need (Debian packages), then runs gofmt, go vet,
+# and every test with the race detector. Used as-is by CI (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+
+apt_install() {
+	local missing=()
+	command -v etcdctl >/dev/null || missing+=(etcd-client)
+	[ -x /bin/busybox ] || missing+=(busybox-static)
+	if ((${#missing[@]})); then
+		local sudo=""
+		[ "$(id -u)" = 0 ] || sudo="sudo"
+		$sudo apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+	fi
+}
+apt_install
+
+unformatted="$(gofmt -l cmd internal test 2>/dev/null || true)"
+if [ -n "$unformatted" ]; then
+	echo "gofmt needed on:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+go vet ./...
+go test -race -count=1 -timeout 25m "$@" ./...

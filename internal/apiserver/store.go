@@ -1,0 +1,169 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/klite/klite/internal/apiserver/watchcache"
+	"github.com/klite/klite/internal/storage"
+)
+
+// store is one resource's view of storage: its keys, its codec and its watch cache.
+type store struct {
+	res   *resource
+	kv    storage.Interface
+	codec *codec
+	cache *watchcache.Cache
+	root  string // "/registry/<resource>/"
+}
+
+func newStore(res *resource, kv storage.Interface, c *codec) *store {
+	seg := res.storage
+	if seg == "" {
+		seg = res.plural
+	}
+	s := &store{res: res, kv: kv, codec: c, root: "/registry/" + seg + "/"}
+	s.cache = watchcache.New(watchcache.Config{Store: kv, Prefix: s.root, Decode: s.decodeEntry})
+	return s
+}
+
+func (s *store) key(ns, name string) string {
+	if s.res.namespaced {
+		return s.root + ns + "/" + name
+	}
+	return s.root + name
+}
+
+// prefix is the key prefix of a list: one namespace, or all of the resource.
+func (s *store) prefix(ns string) string {
+	if s.res.namespaced && ns != "" {
+		return s.root + ns + "/"
+	}
+	return s.root
+}
+
+func (s *store) decodeEntry(key string, value []byte, rev int64) (*watchcache.Entry, error) {
+	obj, err := s.codec.decodeStored(value, s.res.gvk, rev)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s: %w", key, err)
+	}
+	m, _ := meta.Accessor(obj)
+	fields := map[string]string{"metadata.name": m.GetName()}
+	if s.res.namespaced {
+		fields["metadata.namespace"] = m.GetNamespace()
+	}
+	if s.res.fields != nil {
+		for k, v := range s.res.fields(obj) {
+			fields[k] = v
+		}
+	}
+	return &watchcache.Entry{Key: key, Obj: obj, Rev: rev, Labels: m.GetLabels(), Fields: fields}, nil
+}
+
+// get reads the object from etcd (a consistent read).
+func (s *store) get(ctx context.Context, ns, name string) (runtime.Object, int64, error) {
+	kv, err := s.kv.Get(ctx, s.key(ns, name))
+	if err != nil {
+		return nil, 0, s.apiError(err, name)
+	}
+	obj, err := s.codec.decodeStored(kv.Value, s.res.gvk, kv.Revision)
+	if err != nil {
+		return nil, 0, apierrors.NewInternalError(err)
+	}
+	return obj, kv.Revision, nil
+}
+
+// create stores a new object and returns it with its resourceVersion.
+func (s *store) create(ctx context.Context, obj runtime.Object) (runtime.Object, error) {
+	m, _ := meta.Accessor(obj)
+	data, err := s.codec.encodeStored(obj, s.res.gvk)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	rev, err := s.kv.Create(ctx, s.key(m.GetNamespace(), m.GetName()), data)
+	if err != nil {
+		return nil, s.apiError(err, m.GetName())
+	}
+	m.SetResourceVersion(strconv.FormatInt(rev, 10))
+	return obj, nil
+}
+
+// errRetry asks guaranteedUpdate to read the object again and call the update function anew.
+var errRetry = errors.New("retry")
+
+// guaranteedUpdate reads the object, lets fn compute its replacement, and writes it if nothing
+// changed in between; a concurrent change reruns fn on the fresh object. fn returns the object to
+// store, or nil to delete it (its finalizers gone). fn must check resourceVersion preconditions
+// itself, so that a stale client write fails with Conflict rather than being retried.
+func (s *store) guaranteedUpdate(ctx context.Context, ns, name string, fn func(cur runtime.Object) (runtime.Object, error)) (runtime.Object, bool, error) {
+	for {
+		cur, rev, err := s.get(ctx, ns, name)
+		if err != nil {
+			return nil, false, err
+		}
+		next, err := fn(cur)
+		if err != nil {
+			return nil, false, err
+		}
+		if next == nil {
+			_, _, err := s.kv.Delete(ctx, s.key(ns, name), rev)
+			if errors.Is(err, storage.ErrConflict) {
+				continue
+			}
+			if err != nil {
+				return nil, false, s.apiError(err, name)
+			}
+			return cur, true, nil
+		}
+		data, err := s.codec.encodeStored(next, s.res.gvk)
+		if err != nil {
+			return nil, false, apierrors.NewInternalError(err)
+		}
+		newRev, err := s.kv.Update(ctx, s.key(ns, name), data, rev)
+		if errors.Is(err, storage.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, false, s.apiError(err, name)
+		}
+		m, _ := meta.Accessor(next)
+		m.SetResourceVersion(strconv.FormatInt(newRev, 10))
+		return next, false, nil
+	}
+}
+
+// remove deletes the object if it is still at rev.
+func (s *store) remove(ctx context.Context, ns, name string, rev int64) error {
+	_, _, err := s.kv.Delete(ctx, s.key(ns, name), rev)
+	if err != nil {
+		return s.apiError(err, name)
+	}
+	return nil
+}
+
+// apiError maps storage errors to API errors for this resource.
+func (s *store) apiError(err error, name string) error {
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return apierrors.NewNotFound(s.res.gr(), name)
+	case errors.Is(err, storage.ErrExists):
+		return apierrors.NewAlreadyExists(s.res.gr(), name)
+	case errors.Is(err, storage.ErrConflict):
+		return conflict(s.res, name)
+	case errors.Is(err, storage.ErrCompacted):
+		return apierrors.NewResourceExpired(fmt.Sprintf("The resourceVersion for the provided list is too old: %v", err))
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return apierrors.NewTimeoutError(fmt.Sprintf("request did not complete: %v", err), 1)
+	}
+	return apierrors.NewServiceUnavailable(fmt.Sprintf("storage unavailable: %v", err))
+}
+
+func conflict(res *resource, name string) error {
+	return apierrors.NewConflict(res.gr(), name, errors.New("the object has been modified; please apply your changes to the latest version and try again"))
+}
