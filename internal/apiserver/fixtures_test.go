@@ -1,6 +1,8 @@
 package apiserver_test
 
 import (
+	"encoding/json"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -35,3 +37,5 @@ func (b *podBuilder) labels(kv ...string) *podBuilder {
 }
 func (b *podBuilder) finalizers(f ...string) *podBuilder { b.p.Finalizers = f; return b }
 func (b *podBuilder) obj() *corev1.Pod                   { return b.p.DeepCopy() }
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }

@@ -24,6 +24,9 @@ func (s *Server) buildHandler() http.Handler {
 	mux.HandleFunc("/version", s.version)
 	mux.HandleFunc("/api", s.apiVersions)
 	mux.HandleFunc("/apis", s.apiGroups)
+	mux.Handle("/openapi/v2", s.openapi)
+	mux.Handle("/openapi/v3", s.openapi)
+	mux.Handle("/openapi/v3/", s.openapi)
 	for prefix, h := range s.cfg.Extra {
 		mux.Handle(prefix, h)
 	}

@@ -53,6 +53,9 @@ type Config struct {
 	NodePortRange  [2]int // default 30000-32767
 	MaxBodyBytes   int64  // default 3 MiB
 	BookmarkPeriod time.Duration
+	// WatchCacheSize is how many recent events each resource's watch cache keeps for watches
+	// resuming from a resourceVersion (default 10000).
+	WatchCacheSize int
 	Logger         *slog.Logger
 	Now            func() time.Time
 }
@@ -69,6 +72,7 @@ type Server struct {
 	ready     atomic.Bool
 	started   chan struct{}
 	handler   http.Handler
+	openapi   http.Handler
 	watchesWG sync.WaitGroup
 	stopping  chan struct{}
 }
@@ -91,7 +95,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	seen := map[schema.GroupVersion]bool{}
 	for _, res := range resourceTable() {
-		st := newStore(res, cfg.Storage, s.codec)
+		st := newStore(res, cfg.Storage, s.codec, cfg.WatchCacheSize)
 		s.resources = append(s.resources, res)
 		s.stores[res.gvr()] = st
 		s.byKind[res.gvk] = st
@@ -105,6 +109,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.alloc = alloc
+	if s.openapi, err = s.openAPIHandler(); err != nil {
+		return nil, err
+	}
 	s.handler = s.buildHandler()
 	return s, nil
 }

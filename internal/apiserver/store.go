@@ -23,13 +23,13 @@ type store struct {
 	root  string // "/registry/<resource>/"
 }
 
-func newStore(res *resource, kv storage.Interface, c *codec) *store {
+func newStore(res *resource, kv storage.Interface, c *codec, history int) *store {
 	seg := res.storage
 	if seg == "" {
 		seg = res.plural
 	}
 	s := &store{res: res, kv: kv, codec: c, root: "/registry/" + seg + "/"}
-	s.cache = watchcache.New(watchcache.Config{Store: kv, Prefix: s.root, Decode: s.decodeEntry})
+	s.cache = watchcache.New(watchcache.Config{Store: kv, Prefix: s.root, Decode: s.decodeEntry, History: history})
 	return s
 }
 
