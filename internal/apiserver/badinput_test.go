@@ -115,3 +115,28 @@ func TestAnonymousRequestsAreUnauthorized(t *testing.T) {
 		}
 	}
 }
+
+func TestValidationAndDefaultsRunOnWrites(t *testing.T) {
+	ns := namespace(t)
+	d := deployment("mismatch")
+	d.Spec.Template.Labels = map[string]string{"app": "other"}
+	_, err := cluster.Client.AppsV1().Deployments(ns).Create(ctx(t), d, createOpts)
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "does not match template") {
+		t.Fatalf("selector not matching template labels: want Invalid, got %v", err)
+	}
+	created, err := cluster.Client.AppsV1().Deployments(ns).Create(ctx(t), deployment("ok"), createOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := created.Spec.Template.Spec
+	if created.Spec.Strategy.Type != "RollingUpdate" || spec.RestartPolicy != "Always" || spec.DNSPolicy != "ClusterFirst" ||
+		spec.Containers[0].ImagePullPolicy != "Always" || *spec.TerminationGracePeriodSeconds != 30 {
+		t.Fatalf("defaults not applied: %+v", created.Spec)
+	}
+	sel := created.DeepCopy()
+	sel.Spec.Selector.MatchLabels = map[string]string{"app": "changed"}
+	sel.Spec.Template.Labels = map[string]string{"app": "changed"}
+	if _, err := cluster.Client.AppsV1().Deployments(ns).Update(ctx(t), sel, metav1.UpdateOptions{}); !apierrors.IsInvalid(err) {
+		t.Fatalf("changing an immutable selector: want Invalid, got %v", err)
+	}
+}

@@ -115,7 +115,7 @@ func (s *Server) create(ctx context.Context, st *store, ns string, obj runtime.O
 		return nil, err
 	}
 	prepareForCreate(res, obj)
-	s.cfg.Defaulter(obj)
+	s.cfg.Defaulter(obj, nil)
 	m, _ := meta.Accessor(obj)
 	attrs := &admission.Attributes{
 		Operation: admission.Create, Resource: res.gvr(), Kind: res.gvk, Namespace: m.GetNamespace(),
@@ -256,7 +256,7 @@ func (s *Server) prepareNext(ctx context.Context, st *store, ri requestInfo, sub
 	next := mergeSubresource(res, sub, in, cur)
 	prepareUpdate(next, cur)
 	if sub == "" {
-		s.cfg.Defaulter(next)
+		s.cfg.Defaulter(next, cur)
 	}
 	m, _ := meta.Accessor(next)
 	attrs := &admission.Attributes{

@@ -10,12 +10,14 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/klite/klite/internal/apiserver/defaults"
+	"github.com/klite/klite/internal/apiserver/validation"
 )
 
 const nameAlphabet = "bcdfghjklmnpqrstvwxz2456789"
@@ -146,21 +148,28 @@ func checkResourceVersion(res *resource, obj runtime.Object, curRev int64) error
 	return nil
 }
 
-// metadataValidator is the validation used when no full validator is configured: object
-// metadata only.
-type metadataValidator struct{}
-
-func (metadataValidator) ValidateCreate(obj runtime.Object) field.ErrorList {
-	m, _ := meta.Accessor(obj)
-	return apivalidation.ValidateObjectMetaAccessor(m, m.GetNamespace() != "", apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
+// upstreamDefaults applies upstream's defaults (and, on update, its pre-validation fix-ups).
+func upstreamDefaults(obj, old runtime.Object) {
+	if old == nil {
+		defaults.Apply(obj)
+		return
+	}
+	defaults.ApplyUpdate(obj, old)
 }
 
-func (v metadataValidator) ValidateUpdate(obj, old runtime.Object) field.ErrorList {
-	return v.ValidateCreate(obj)
+// upstreamValidation is the validation package behind the Validator interface.
+type upstreamValidation struct{}
+
+func (upstreamValidation) ValidateCreate(obj runtime.Object) field.ErrorList {
+	return validation.ValidateCreate(obj)
 }
 
-func (v metadataValidator) ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
-	return nil
+func (upstreamValidation) ValidateUpdate(obj, old runtime.Object) field.ErrorList {
+	return validation.ValidateUpdate(obj, old)
+}
+
+func (upstreamValidation) ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
+	return validation.ValidateStatusUpdate(obj, old)
 }
 
 func invalid(res *resource, obj runtime.Object, errs field.ErrorList) error {

@@ -43,7 +43,8 @@ type Config struct {
 	Authorizer    auth.Authorizer
 	Mutating      []admission.Mutating
 	Validating    []admission.Validating
-	Defaulter     func(runtime.Object)
+	// Defaulter sets defaults on a new (old == nil) or updated object.
+	Defaulter func(obj, old runtime.Object)
 	Validator     Validator
 	Tables        TableConverter
 	// Extra serves non-resource paths (such as /openapi/) before the API's own routes.
@@ -124,10 +125,10 @@ func complete(cfg *Config) error {
 		cfg.Authorizer = auth.AllowAuthenticated{}
 	}
 	if cfg.Defaulter == nil {
-		cfg.Defaulter = func(runtime.Object) {}
+		cfg.Defaulter = upstreamDefaults
 	}
 	if cfg.Validator == nil {
-		cfg.Validator = metadataValidator{}
+		cfg.Validator = upstreamValidation{}
 	}
 	if cfg.Tables == nil {
 		cfg.Tables = defaultTable
