@@ -45,8 +45,8 @@ type Config struct {
 	Validating    []admission.Validating
 	// Defaulter sets defaults on a new (old == nil) or updated object.
 	Defaulter func(obj, old runtime.Object)
-	Validator     Validator
-	Tables        TableConverter
+	Validator Validator
+	Tables    TableConverter
 	// Extra serves non-resource paths (such as /openapi/) before the API's own routes.
 	Extra map[string]http.Handler
 
