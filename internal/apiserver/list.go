@@ -117,6 +117,18 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, st *store, ri requ
 		s.writeTableList(w, st, page, out)
 		return
 	}
+	if out.protobuf {
+		list := s.emptyList(st)
+		if err := meta.SetList(list, page.all()); err != nil {
+			writeError(w, apierrors.NewInternalError(err))
+			return
+		}
+		lm, _ := meta.ListAccessor(list)
+		lm.SetResourceVersion(strconv.FormatInt(page.rev, 10))
+		lm.SetContinue(page.continue_)
+		writeObject(w, http.StatusOK, list, out)
+		return
+	}
 	body, err := encodeList(st.res, page)
 	if err != nil {
 		writeError(w, apierrors.NewInternalError(err))

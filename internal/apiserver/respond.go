@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,13 +12,17 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 )
 
 // output says how a response body is encoded.
 type output struct {
 	yaml          bool
+	protobuf      bool
 	table         bool
 	includeObject string
 }
@@ -54,16 +59,23 @@ func negotiate(r *http.Request) (output, error) {
 			if params["as"] == "" {
 				return output{yaml: true}, nil
 			}
+		case runtime.ContentTypeProtobuf:
+			if params["as"] == "" {
+				return output{protobuf: true}, nil
+			}
 		}
 	}
-	return output{}, apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", schema.GroupResource{}, "", "only application/json and application/yaml responses are served", 0, false)
+	return output{}, apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", schema.GroupResource{}, "", "only application/json, application/yaml and application/vnd.kubernetes.protobuf responses are served", 0, false)
 }
 
 // writeObject writes obj with the status code in the negotiated encoding.
 func writeObject(w http.ResponseWriter, code int, obj any, out output) {
 	var body []byte
 	var err error
-	if out.yaml {
+	if ro, ok := obj.(runtime.Object); ok && out.protobuf {
+		w.Header().Set("Content-Type", runtime.ContentTypeProtobuf)
+		body, err = encodeProtobuf(ro)
+	} else if out.yaml {
 		w.Header().Set("Content-Type", "application/yaml")
 		body, err = yaml.Marshal(obj)
 	} else {
@@ -76,6 +88,21 @@ func writeObject(w http.ResponseWriter, code int, obj any, out output) {
 	}
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
+}
+
+// protobufSerializer encodes and decodes the built-in kinds' protobuf, with upstream's envelope;
+// protobufRaw is the envelope-less form used for watch event frames. Both are stateless.
+var (
+	protobufSerializer = protobuf.NewSerializer(scheme.Scheme, scheme.Scheme)
+	protobufRaw        = protobuf.NewRawSerializer(scheme.Scheme, scheme.Scheme)
+)
+
+func encodeProtobuf(obj runtime.Object) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := protobufSerializer.Encode(obj, &buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // writeRaw writes an already-encoded JSON body.

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"bytes"
+	"encoding/binary"
 	"context"
 	"encoding/json"
 	"errors"
@@ -159,7 +160,10 @@ func (s *Server) watchStart(ctx context.Context, st *store, p watchParams) (watc
 
 func (ws *watchStream) start() {
 	ct := "application/json"
-	if ws.out.yaml {
+	switch {
+	case ws.out.protobuf:
+		ct = runtime.ContentTypeProtobuf + ";stream=watch"
+	case ws.out.yaml:
 		ct = "application/yaml"
 	}
 	ws.w.Header().Set("Content-Type", ct)
@@ -218,9 +222,12 @@ var eventTypes = map[watch.EventType]string{watch.Added: "ADDED", watch.Modified
 func (ws *watchStream) send(ev watchcache.Event) error {
 	var obj []byte
 	var err error
-	if ws.out.table {
+	switch {
+	case ws.out.table:
 		obj, err = ws.tableRow(ev.Entry.Obj)
-	} else {
+	case ws.out.protobuf:
+		obj, err = ev.Entry.Protobuf(encodeProtobuf)
+	default:
 		obj, err = ev.Entry.JSON(encode)
 	}
 	if err != nil {
@@ -229,7 +236,11 @@ func (ws *watchStream) send(ev watchcache.Event) error {
 	return ws.write(eventTypes[ev.Type], obj)
 }
 
+// write sends one event: a JSON line, or a length-prefixed protobuf WatchEvent frame.
 func (ws *watchStream) write(typ string, obj []byte) error {
+	if ws.out.protobuf {
+		return ws.writeFrame(typ, obj)
+	}
 	var buf bytes.Buffer
 	buf.Grow(len(obj) + 32)
 	buf.WriteString(`{"type":"`)
@@ -258,6 +269,11 @@ func (ws *watchStream) bookmark(rev int64, initialEnd bool) {
 		m["annotations"] = map[string]string{metav1.InitialEventsAnnotationKey: "true"}
 	}
 	obj := map[string]any{"kind": gvk.Kind, "apiVersion": gvk.GroupVersion().String(), "metadata": m}
+	if ws.out.protobuf {
+		_ = ws.write("BOOKMARK", ws.bookmarkProtobuf(rev, initialEnd))
+		ws.flush()
+		return
+	}
 	if ws.out.table {
 		obj = map[string]any{"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": m, "columnDefinitions": nil, "rows": nil}
 	}
@@ -273,6 +289,37 @@ func (ws *watchStream) sendStatus(err error) {
 	st.Kind, st.APIVersion = "Status", "v1"
 	st.Status = metav1.StatusFailure
 	b, _ := json.Marshal(st)
+	if ws.out.protobuf {
+		b, _ = encodeProtobuf(&st)
+	}
 	_ = ws.write("ERROR", b)
 	ws.flush()
+}
+
+// writeFrame writes a protobuf watch frame: a 4-byte big-endian length, then the envelope-less
+// metav1.WatchEvent whose object is the enveloped protobuf of the object.
+func (ws *watchStream) writeFrame(typ string, obj []byte) error {
+	var body bytes.Buffer
+	ev := &metav1.WatchEvent{Type: typ, Object: runtime.RawExtension{Raw: obj}}
+	if err := protobufRaw.Encode(ev, &body); err != nil {
+		return err
+	}
+	frame := make([]byte, 4, 4+body.Len())
+	binary.BigEndian.PutUint32(frame, uint32(body.Len()))
+	_, err := ws.w.Write(append(frame, body.Bytes()...))
+	return err
+}
+
+// bookmarkProtobuf is a bookmark's object: the resource's kind with only a resourceVersion.
+func (ws *watchStream) bookmarkProtobuf(rev int64, initialEnd bool) []byte {
+	obj := ws.s.codec.new(ws.st.res.gvk)
+	obj.GetObjectKind().SetGroupVersionKind(ws.st.res.gvk)
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetResourceVersion(strconv.FormatInt(rev, 10))
+		if initialEnd {
+			m.SetAnnotations(map[string]string{metav1.InitialEventsAnnotationKey: "true"})
+		}
+	}
+	b, _ := encodeProtobuf(obj)
+	return b
 }

@@ -38,6 +38,16 @@ type Entry struct {
 	encodeOnce sync.Once
 	json       []byte
 	encodeErr  error
+
+	protoOnce sync.Once
+	proto     []byte
+	protoErr  error
+}
+
+// Protobuf returns the object's protobuf encoding, computed once per entry.
+func (e *Entry) Protobuf(encode func(runtime.Object) ([]byte, error)) ([]byte, error) {
+	e.protoOnce.Do(func() { e.proto, e.protoErr = encode(e.Obj) })
+	return e.proto, e.protoErr
 }
 
 // JSON returns the object's JSON encoding, computed once per entry.
