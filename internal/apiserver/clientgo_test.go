@@ -104,3 +104,35 @@ func TestLeaseLeaderElectionAcquiresAndRenews(t *testing.T) {
 	cancel()
 	<-done
 }
+
+func TestDiscoveryClient(t *testing.T) {
+	// client-go's discovery client asks for aggregated discovery first.
+	groups, resources, err := cluster.Client.Discovery().ServerGroupsAndResources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) < 10 {
+		t.Fatalf("only %d groups discovered", len(groups))
+	}
+	found := map[string]metav1.APIResource{}
+	for _, list := range resources {
+		for _, r := range list.APIResources {
+			found[list.GroupVersion+"/"+r.Name] = r
+		}
+	}
+	for key, shortName := range map[string]string{"v1/pods": "po", "apps/v1/deployments": "deploy", "v1/services": "svc", "batch/v1/cronjobs": "cj"} {
+		r, ok := found[key]
+		if !ok || len(r.ShortNames) == 0 || r.ShortNames[0] != shortName {
+			t.Errorf("%s: %+v, want short name %s", key, r, shortName)
+		}
+	}
+	for _, sub := range []string{"v1/pods/status", "v1/pods/binding", "v1/pods/eviction", "apps/v1/deployments/scale"} {
+		if _, ok := found[sub]; !ok {
+			t.Errorf("subresource %s not discovered", sub)
+		}
+	}
+	preferred, err := cluster.Client.Discovery().ServerPreferredResources()
+	if err != nil || len(preferred) == 0 {
+		t.Fatalf("ServerPreferredResources: %v", err)
+	}
+}

@@ -22,6 +22,10 @@ func (s *Server) version(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiVersions(w http.ResponseWriter, r *http.Request) {
+	if wantsAggregated(r) {
+		s.aggregatedDiscovery(w, true)
+		return
+	}
 	writeObject(w, http.StatusOK, &metav1.APIVersions{
 		TypeMeta:                   metav1.TypeMeta{Kind: "APIVersions"},
 		Versions:                   []string{"v1"},
@@ -45,6 +49,10 @@ func (s *Server) groupOf(name string) (metav1.APIGroup, bool) {
 }
 
 func (s *Server) apiGroups(w http.ResponseWriter, r *http.Request) {
+	if wantsAggregated(r) {
+		s.aggregatedDiscovery(w, false)
+		return
+	}
 	list := metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}, Groups: []metav1.APIGroup{}}
 	seen := map[string]bool{}
 	for _, gv := range s.groups {
