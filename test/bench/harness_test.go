@@ -1,0 +1,39 @@
+package bench
+
+import (
+	"testing"
+)
+
+// TestHarness runs every measurement once at tiny sizes, so that `go test` (without -bench) proves
+// the benchmarks work — clusters start, every write is seen, baselines read the same data — in a
+// few seconds.
+func TestHarness(t *testing.T) {
+	e := startEnv(t)
+	t.Run("create", func(t *testing.T) {
+		for _, kind := range []string{kindConfigMap, kindPod} {
+			r := measureCreates(t, nil, e, kind, kind == kindPod, 20, 4)
+			if r.kliteRate() <= 0 || r.etcdRate() <= 0 || r.payloadBytes < 100 {
+				t.Errorf("%s: implausible result %+v", kind, r)
+			}
+		}
+	})
+	t.Run("list", func(t *testing.T) {
+		ns := e.seedPods(t, 30)
+		r := measureList(t, nil, e, ns, 30, 3)
+		if r.klite <= 0 || r.etcd <= 0 || r.bytes < 30*1000 {
+			t.Errorf("implausible result %+v", r)
+		}
+	})
+	t.Run("watch", func(t *testing.T) {
+		r := measureWatch(t, nil, e, 20, 5, 4)
+		if r.klite99 < r.klite50 || r.etcd99 < r.etcd50 || r.klite50 <= 0 || r.etcd50 <= 0 {
+			t.Errorf("implausible result %+v", r)
+		}
+	})
+	t.Run("memory", func(t *testing.T) {
+		r := measureMemory(t, buildKlite(t), 20, 0)
+		if r.idleMB < 10 || r.loadedMB < 10 || r.peakMB < r.loadedMB {
+			t.Errorf("implausible result %+v", r)
+		}
+	})
+}

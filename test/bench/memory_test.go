@@ -1,0 +1,198 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// memoryResult is the resident set of a `klite server` process (embedded etcd included).
+type memoryResult struct {
+	idleMB, loadedMB, peakMB float64
+	objects                  int
+}
+
+func (r memoryResult) report(b *testing.B) {
+	b.ReportMetric(r.idleMB, "idle-RSS-MB")
+	b.ReportMetric(r.loadedMB, "loaded-RSS-MB")
+	b.ReportMetric(r.peakMB, "peak-RSS-MB")
+	b.ReportMetric(float64(r.objects), "objects")
+}
+
+// serverProcess is a running `klite server`.
+type serverProcess struct {
+	cmd    *exec.Cmd
+	log    *bytes.Buffer
+	exited chan error
+	client kubernetes.Interface
+}
+
+// buildKlite builds cmd/klite into a temporary directory and returns the binary's path.
+func buildKlite(tb testing.TB) string {
+	tb.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	bin := filepath.Join(tb.TempDir(), "klite")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/klite")
+	build.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		tb.Fatalf("build klite: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// startServer runs `klite server` on a fresh data dir and waits until /readyz answers ok. The
+// process is stopped (SIGTERM, then SIGKILL) when tb ends.
+func startServer(tb testing.TB, bin string) *serverProcess {
+	tb.Helper()
+	dir := tb.TempDir()
+	p := &serverProcess{log: &bytes.Buffer{}, exited: make(chan error, 1)}
+	p.cmd = exec.Command(bin, "server", "--data-dir", dir, "--bind-address", "127.0.0.1", "--secure-port", freePort(tb),
+		"--etcd-client-port", freePort(tb), "--etcd-peer-port", freePort(tb), "--disable-agent")
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		tb.Fatalf("start klite server: %v", err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	tb.Cleanup(p.stop)
+	deadline := time.Now().Add(90 * time.Second)
+	for !p.ready(filepath.Join(dir, "admin.kubeconfig")) {
+		select {
+		case err := <-p.exited:
+			p.exited <- err
+			tb.Fatalf("klite server exited: %v\n%s", err, p.log)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("klite server not ready in 90s\n%s", p.log)
+		}
+	}
+	return p
+}
+
+// ready reports whether the kubeconfig exists and /readyz says ok, keeping a client when it does.
+func (p *serverProcess) ready(kubeconfig string) bool {
+	if _, err := os.Stat(kubeconfig); err != nil {
+		return false
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return false
+	}
+	cfg = restConfig(cfg, true)
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	body, err := c.CoreV1().RESTClient().Get().AbsPath("/readyz").Do(ctx).Raw()
+	if err != nil || strings.TrimSpace(string(body)) != "ok" {
+		return false
+	}
+	p.client = c
+	return true
+}
+
+func (p *serverProcess) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		p.exited <- <-p.exited
+	}
+}
+
+// statusMB reads a field (VmRSS, VmHWM) of /proc/<pid>/status in MB.
+func (p *serverProcess) statusMB(tb testing.TB, field string) float64 {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		tb.Fatalf("read process status: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			if err != nil {
+				tb.Fatalf("parse %s: %v", line, err)
+			}
+			return kb / 1024
+		}
+	}
+	tb.Fatalf("no %s in /proc/%d/status", field, p.cmd.Process.Pid)
+	return 0
+}
+
+// seed creates objects objects in spread namespaces: half configmaps, half pods.
+func (p *serverProcess) seed(tb testing.TB, objects int) {
+	tb.Helper()
+	ctx := context.Background()
+	const namespaces = 10
+	for i := range namespaces {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("mem-%d", i)}}
+		if _, err := p.client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+			tb.Fatalf("create namespace: %v", err)
+		}
+	}
+	_, err := parallel(objects, 16, func(i int) error {
+		ns, name := fmt.Sprintf("mem-%d", i%namespaces), fmt.Sprintf("obj-%d", i)
+		if i%2 == 0 {
+			_, err := p.client.CoreV1().ConfigMaps(ns).Create(ctx, configMap(ns, name), metav1.CreateOptions{})
+			return err
+		}
+		_, err := p.client.CoreV1().Pods(ns).Create(ctx, pod(ns, name), metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("seed objects: %v", err)
+	}
+}
+
+// measureMemory starts bin as `klite server`, reads its RSS once idle (after settle) and again
+// after storing objects objects (after settle).
+func measureMemory(tb testing.TB, bin string, objects int, settle time.Duration) memoryResult {
+	tb.Helper()
+	p := startServer(tb, bin)
+	time.Sleep(settle)
+	r := memoryResult{idleMB: p.statusMB(tb, "VmRSS"), objects: objects}
+	p.seed(tb, objects)
+	time.Sleep(settle)
+	r.loadedMB = p.statusMB(tb, "VmRSS")
+	r.peakMB = p.statusMB(tb, "VmHWM")
+	return r
+}
+
+// BenchmarkServerMemory reports the RSS of a real `klite server` process idle and with 15,000
+// objects (half configmaps, half pods) stored. It runs once whatever b.N is.
+func BenchmarkServerMemory(b *testing.B) {
+	bin := buildKlite(b)
+	b.Run("objects15000", func(b *testing.B) {
+		measureMemory(b, bin, 15000, 5*time.Second).report(b)
+	})
+}
