@@ -7,10 +7,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/klite/klite/internal/apiserver/apiservertest"
 )
 
 // raw sends a request with an arbitrary body and returns the status code, the decoded Status (for
@@ -138,5 +142,35 @@ func TestValidationAndDefaultsRunOnWrites(t *testing.T) {
 	sel.Spec.Template.Labels = map[string]string{"app": "changed"}
 	if _, err := cluster.Client.AppsV1().Deployments(ns).Update(ctx(t), sel, metav1.UpdateOptions{}); !apierrors.IsInvalid(err) {
 		t.Fatalf("changing an immutable selector: want Invalid, got %v", err)
+	}
+}
+
+// TestDeadEtcd stops etcd under a running server: requests fail with a timeout or unavailable
+// Status instead of hanging, and /readyz reports etcd.
+func TestDeadEtcd(t *testing.T) {
+	c := apiservertest.StartT(t, apiservertest.Options{})
+	if _, err := c.Client.CoreV1().ConfigMaps("default").Create(ctx(t), cm("before", nil), createOpts); err != nil {
+		t.Fatal(err)
+	}
+	c.Etcd.Close()
+	cfg := rest.CopyConfig(c.Config)
+	cfg.Timeout = 3 * time.Second
+	client := kubernetes.NewForConfigOrDie(cfg)
+	start := time.Now()
+	_, err := client.CoreV1().ConfigMaps("default").Create(context.Background(), cm("after", nil), createOpts)
+	if err == nil {
+		t.Fatal("create with etcd down succeeded")
+	}
+	if time.Since(start) > 20*time.Second {
+		t.Fatalf("create with etcd down took %v", time.Since(start))
+	}
+	if !apierrors.IsTimeout(err) && !apierrors.IsServiceUnavailable(err) && !strings.Contains(err.Error(), "deadline") && !strings.Contains(err.Error(), "Timeout") {
+		t.Fatalf("create with etcd down: %v, want a timeout or unavailable error", err)
+	}
+	t.Logf("create failed after %v", time.Since(start))
+	body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(context.Background())
+	t.Logf("readyz after %v", time.Since(start))
+	if err == nil || !strings.Contains(string(body), "[-]etcd failed") {
+		t.Fatalf("readyz with etcd down: %q %v", body, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -54,11 +55,22 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ok")
 }
 
+// readyz answers ok once the server is started and etcd answers; otherwise it lists the failed
+// checks, as upstream does.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var failed []string
 	if !s.Ready() {
+		failed = append(failed, "[-]informer-sync failed: the API server is starting")
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.cfg.Storage.CurrentRevision(ctx); err != nil {
+		failed = append(failed, "[-]etcd failed: "+err.Error())
+	}
+	if len(failed) > 0 {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = io.WriteString(w, "[-]klite not ready\nreadyz check failed")
+		_, _ = io.WriteString(w, strings.Join(failed, "\n")+"\nreadyz check failed")
 		return
 	}
 	_, _ = io.WriteString(w, "ok")
@@ -99,7 +111,21 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !st.res.namespaced {
 		ri.namespace = ""
 	}
+	if ri.verb != "watch" {
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout(r))
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
 	s.serveResource(w, r, st, ri)
+}
+
+// requestTimeout is the client's `timeout` (as client-go sends it), at most a minute as upstream.
+func requestTimeout(r *http.Request) time.Duration {
+	const max = 60 * time.Second
+	if d, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && d > 0 && d < max {
+		return d
+	}
+	return max
 }
 
 func (s *Server) authorize(r *http.Request, ri requestInfo) error {
@@ -206,4 +232,3 @@ func tooLarge(limit int64) error {
 	return apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", limit))
 }
 
-func requestContext(r *http.Request) context.Context { return r.Context() }

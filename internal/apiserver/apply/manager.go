@@ -193,9 +193,13 @@ func (m *Manager) UpdateSubresource(live, newObj runtime.Object, gvk schema.Grou
 	if !ok {
 		return newObj, nil
 	}
-	base, err := m.liveOrEmpty(live, gvk)
-	if err != nil {
-		return nil, err
+	base := live
+	if base == nil {
+		empty, err := m.empty(gvk)
+		if err != nil {
+			return nil, err
+		}
+		base = empty
 	}
 	newObj.GetObjectKind().SetGroupVersionKind(gvk)
 	out, err := fm.Update(base, newObj, fieldManager)
@@ -217,17 +221,22 @@ func (m *Manager) keepLiveFields(live, newObj runtime.Object, gvk schema.GroupVe
 	m.log.Error("update managed fields", "kind", gvk.String(), "object", n.GetNamespace()+"/"+n.GetName(), "err", err)
 }
 
-// liveOrEmpty is a copy of live with its kind set, or an empty object of gvk.
+// liveOrEmpty is a copy of live with its kind set (live may be shared with
+// readers), or an empty object of gvk.
 func (m *Manager) liveOrEmpty(live runtime.Object, gvk schema.GroupVersionKind) (runtime.Object, error) {
-	var obj runtime.Object
 	if live == nil {
-		o, err := m.scheme.New(gvk)
-		if err != nil {
-			return nil, apierrors.NewInternalError(err)
-		}
-		obj = o
-	} else {
-		obj = live.DeepCopyObject()
+		return m.empty(gvk)
+	}
+	obj := live.DeepCopyObject()
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	return obj, nil
+}
+
+// empty is a new object of gvk with its kind set: the live object of a create.
+func (m *Manager) empty(gvk schema.GroupVersionKind) (runtime.Object, error) {
+	obj, err := m.scheme.New(gvk)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
 	}
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	return obj, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -22,6 +23,7 @@ type EmbedConfig struct {
 type Embedded struct {
 	etcd      *embed.Etcd
 	ClientURL string
+	closeOnce sync.Once
 }
 
 // StartEmbedded starts etcd and waits until it serves. Stop it with Close.
@@ -80,7 +82,8 @@ func StartEmbedded(ctx context.Context, c EmbedConfig) (*Embedded, error) {
 }
 
 // Close stops the member and waits for it to exit.
-func (e *Embedded) Close() { e.etcd.Close() }
+// Close may be called more than once.
+func (e *Embedded) Close() { e.closeOnce.Do(e.etcd.Close) }
 
 // Err reports a fatal error of the running member.
 func (e *Embedded) Err() <-chan error { return e.etcd.Err() }
