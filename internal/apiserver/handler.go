@@ -231,4 +231,3 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 func tooLarge(limit int64) error {
 	return apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", limit))
 }
-

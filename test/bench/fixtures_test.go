@@ -47,10 +47,12 @@ func startEnv(tb testing.TB) *env {
 	return e
 }
 
-// restConfig copies cfg without client-side rate limiting, optionally speaking protobuf.
+// restConfig copies cfg without client-side rate limiting, speaking JSON or protobuf.
 func restConfig(cfg *rest.Config, protobuf bool) *rest.Config {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = -1, 0
+	// Set explicitly both ways: left empty, client-go's generated clients default to protobuf.
+	cfg.ContentType, cfg.AcceptContentTypes = "application/json", "application/json"
 	if protobuf {
 		cfg.ContentType = "application/vnd.kubernetes.protobuf"
 		cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"

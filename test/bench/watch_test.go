@@ -18,13 +18,15 @@ import (
 )
 
 // watchResult holds write-to-event latencies: from just before a writer sends a create to when a
-// client-go watcher (or the raw etcd watch) receives its event.
+// client-go watcher (or the raw etcd watch) receives its event. fanout is what the API server adds
+// on top of etcd: a client-go watcher's receive time minus the raw etcd watch's for the same object.
 type watchResult struct {
-	writes           int
-	watchers         int
-	writeRate        float64
-	klite50, klite99 time.Duration
-	etcd50, etcd99   time.Duration
+	writes             int
+	watchers           int
+	writeRate          float64
+	klite50, klite99   time.Duration
+	etcd50, etcd99     time.Duration
+	fanout50, fanout99 time.Duration
 }
 
 // ratio is klite's p99 over etcd's own watch p99 for the same writes.
@@ -36,6 +38,8 @@ func (r watchResult) report(b *testing.B) {
 	b.ReportMetric(ms(r.etcd50), "etcd-p50-ms")
 	b.ReportMetric(ms(r.etcd99), "etcd-p99-ms")
 	b.ReportMetric(r.ratio(), "p99-ratio")
+	b.ReportMetric(ms(r.fanout50), "fanout-p50-ms")
+	b.ReportMetric(ms(r.fanout99), "fanout-p99-ms")
 	b.ReportMetric(r.writeRate, "writes/s")
 }
 
@@ -48,13 +52,21 @@ type watchLatency struct {
 	watchers int
 	writers  int
 	sent     []atomic.Int64 // UnixNano just before object i's create was sent
+	etcdSeen []atomic.Int64 // UnixNano when the raw etcd watch delivered object i
+}
+
+// receipt is one watcher's receipt of object i's event at UnixNano at.
+type receipt struct {
+	i  int
+	at int64
 }
 
 // measureWatch runs writes creates on writers goroutines under watchers client-go watches (each on
 // its own connection, protobuf, as kubelets and controllers watch) and one raw etcd watch.
 func measureWatch(tb testing.TB, b *testing.B, e *env, writes, watchers, writers int) watchResult {
 	tb.Helper()
-	wl := &watchLatency{e: e, ns: e.namespace(tb, "watch"), writes: writes, watchers: watchers, writers: writers, sent: make([]atomic.Int64, writes)}
+	wl := &watchLatency{e: e, ns: e.namespace(tb, "watch"), writes: writes, watchers: watchers, writers: writers,
+		sent: make([]atomic.Int64, writes), etcdSeen: make([]atomic.Int64, writes)}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cm, err := e.json.CoreV1().ConfigMaps(wl.ns).Create(ctx, configMap(wl.ns, "start"), metav1.CreateOptions{})
@@ -64,8 +76,11 @@ func measureWatch(tb testing.TB, b *testing.B, e *env, writes, watchers, writers
 	streams := wl.openWatches(tb, ctx, cm.ResourceVersion)
 	rev, _ := strconv.ParseInt(cm.ResourceVersion, 10, 64)
 	etcdLat := make(chan []time.Duration, 1)
-	go func() { etcdLat <- wl.etcdWatch(ctx, rev+1) }()
-	kliteLat := make(chan []time.Duration, watchers)
+	wctx, stopEtcdWatch := context.WithCancel(ctx)
+	defer stopEtcdWatch()
+	wch := wl.openEtcdWatch(tb, wctx, rev+1)
+	go func() { etcdLat <- wl.etcdWatch(wch) }()
+	kliteLat := make(chan []receipt, watchers)
 	for _, w := range streams {
 		go func() { kliteLat <- wl.consume(w) }()
 	}
@@ -80,23 +95,27 @@ func measureWatch(tb testing.TB, b *testing.B, e *env, writes, watchers, writers
 	if err != nil {
 		tb.Fatalf("write: %v", err)
 	}
-	var all []time.Duration
-	for range watchers {
-		lat := <-kliteLat
-		if len(lat) != writes {
-			tb.Fatalf("a watcher saw %d of %d events", len(lat), writes)
-		}
-		all = append(all, lat...)
-	}
 	el := <-etcdLat
 	if len(el) != writes {
 		tb.Fatalf("the etcd watch saw %d of %d events", len(el), writes)
+	}
+	var all, fanout []time.Duration
+	for range watchers {
+		rs := <-kliteLat
+		if len(rs) != writes {
+			tb.Fatalf("a watcher saw %d of %d events", len(rs), writes)
+		}
+		for _, r := range rs {
+			all = append(all, time.Duration(r.at-wl.sent[r.i].Load()))
+			fanout = append(fanout, time.Duration(r.at-wl.etcdSeen[r.i].Load()))
+		}
 	}
 	for _, w := range streams {
 		w.Stop()
 	}
 	return watchResult{writes: writes, watchers: watchers, writeRate: rate(writes, d),
-		klite50: percentile(all, 50), klite99: percentile(all, 99), etcd50: percentile(el, 50), etcd99: percentile(el, 99)}
+		klite50: percentile(all, 50), klite99: percentile(all, 99), etcd50: percentile(el, 50), etcd99: percentile(el, 99),
+		fanout50: percentile(fanout, 50), fanout99: percentile(fanout, 99)}
 }
 
 // openWatches starts the client-go watches from rv, each over its own TCP connection.
@@ -129,46 +148,54 @@ func (wl *watchLatency) write(ctx context.Context) func(i int) error {
 	}
 }
 
-// latency is the time since object name's create was sent.
-func (wl *watchLatency) latency(now time.Time, name string) (time.Duration, bool) {
+// index is the number of object name, if it is one the writers create.
+func (wl *watchLatency) index(name string) (int, bool) {
 	i, err := strconv.Atoi(strings.TrimPrefix(name, "obj-"))
-	if err != nil || i < 0 || i >= wl.writes {
-		return 0, false
-	}
-	return now.Sub(time.Unix(0, wl.sent[i].Load())), true
+	return i, err == nil && i >= 0 && i < wl.writes
 }
 
 // consume reads one watch until it has seen every write (or it ends).
-func (wl *watchLatency) consume(w watch.Interface) []time.Duration {
-	lat := make([]time.Duration, 0, wl.writes)
+func (wl *watchLatency) consume(w watch.Interface) []receipt {
+	rs := make([]receipt, 0, wl.writes)
 	for ev := range w.ResultChan() {
-		now := time.Now()
+		now := time.Now().UnixNano()
 		cm, ok := ev.Object.(*corev1.ConfigMap)
 		if ev.Type != watch.Added || !ok {
 			continue
 		}
-		if d, ok := wl.latency(now, cm.Name); ok {
-			lat = append(lat, d)
+		if i, ok := wl.index(cm.Name); ok {
+			rs = append(rs, receipt{i: i, at: now})
 		}
-		if len(lat) == wl.writes {
+		if len(rs) == wl.writes {
 			break
 		}
 	}
-	return lat
+	return rs
 }
 
-// etcdWatch reads a raw etcd watch of the namespace's configmap keys from rev until it has seen
-// every write.
-func (wl *watchLatency) etcdWatch(ctx context.Context, rev int64) []time.Duration {
-	prefix := fmt.Sprintf("/registry/configmaps/%s/", wl.ns)
+// openEtcdWatch starts a raw etcd watch of the namespace's configmap keys from rev and waits until
+// etcd has created it.
+func (wl *watchLatency) openEtcdWatch(tb testing.TB, ctx context.Context, rev int64) clientv3.WatchChan {
+	tb.Helper()
+	wch := wl.e.etcd.Watch(ctx, wl.etcdPrefix(), clientv3.WithPrefix(), clientv3.WithRev(rev), clientv3.WithCreatedNotify())
+	if resp := <-wch; !resp.Created {
+		tb.Fatalf("etcd watch not created: %v", resp.Err())
+	}
+	return wch
+}
+
+func (wl *watchLatency) etcdPrefix() string { return fmt.Sprintf("/registry/configmaps/%s/", wl.ns) }
+
+// etcdWatch reads the raw etcd watch until it has seen every write.
+func (wl *watchLatency) etcdWatch(wch clientv3.WatchChan) []time.Duration {
+	prefix := wl.etcdPrefix()
 	lat := make([]time.Duration, 0, wl.writes)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for resp := range wl.e.etcd.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(rev)) {
-		now := time.Now()
+	for resp := range wch {
+		now := time.Now().UnixNano()
 		for _, ev := range resp.Events {
-			if d, ok := wl.latency(now, strings.TrimPrefix(string(ev.Kv.Key), prefix)); ok && ev.IsCreate() {
-				lat = append(lat, d)
+			if i, ok := wl.index(strings.TrimPrefix(string(ev.Kv.Key), prefix)); ok && ev.IsCreate() {
+				wl.etcdSeen[i].Store(now)
+				lat = append(lat, time.Duration(now-wl.sent[i].Load()))
 			}
 		}
 		if len(lat) >= wl.writes {
