@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what the tests need (Debian packages), then runs gofmt, go vet,
+# The whole test suite: installs what the tests need (Debian packages: etcd-client, busybox-static,
+# runc, containernetworking-plugins, iproute2), then runs gofmt, go vet,
 # and every test with the race detector. Used as-is by CI (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,9 @@ apt_install() {
 	local missing=()
 	command -v etcdctl >/dev/null || missing+=(etcd-client)
 	[ -x /bin/busybox ] || missing+=(busybox-static)
+	command -v runc >/dev/null || missing+=(runc)
+	[ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+	command -v ip >/dev/null || missing+=(iproute2)
 	if ((${#missing[@]})); then
 		local sudo=""
 		[ "$(id -u)" = 0 ] || sudo="sudo"

@@ -12,10 +12,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/klite/klite/internal/app/apiserver"
+	appruntime "github.com/klite/klite/internal/app/runtime"
 	"github.com/klite/klite/internal/app/server"
 )
 
 func main() {
+	// klite re-executes itself as a pod's pause process and as container shims.
+	if appruntime.MaybeRunHelper() {
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := rootCommand().ExecuteContext(ctx); err != nil {
@@ -32,6 +37,7 @@ func rootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serverCommand(), apiserverCommand())
+	root.AddCommand(appruntime.Commands()...)
 	return root
 }
 

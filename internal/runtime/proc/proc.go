@@ -1,0 +1,51 @@
+// Package proc reads process facts from /proc that the runtime needs to
+// recognise its own long-lived processes (pause, shims, containers) again.
+package proc
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// stat returns the fields of /proc/<pid>/stat after the command name.
+func stat(pid int) []string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	s := string(data)
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+}
+
+// Alive reports whether pid exists and is not a zombie.
+func Alive(pid int) bool {
+	f := stat(pid)
+	return pid > 0 && len(f) > 0 && f[0] != "Z" && f[0] != "X"
+}
+
+// StartTime returns pid's start time in clock ticks since boot (0 when
+// the process does not exist); with the PID it identifies a process.
+func StartTime(pid int) uint64 {
+	f := stat(pid)
+	if len(f) < 20 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(f[19], 10, 64)
+	return n
+}
+
+// WaitGone polls until pid is gone or timeout passes; it reports whether
+// the process is gone.
+func WaitGone(pid int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for Alive(pid) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
+}
