@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/klite/klite/internal/app/apiserver"
+	"github.com/klite/klite/internal/app/kubectl"
 	appruntime "github.com/klite/klite/internal/app/runtime"
 	"github.com/klite/klite/internal/app/server"
 )
@@ -38,6 +39,7 @@ func rootCommand() *cobra.Command {
 	}
 	root.AddCommand(serverCommand(), apiserverCommand())
 	root.AddCommand(appruntime.Commands()...)
+	root.AddCommand(kubectl.Command())
 	return root
 }
 

@@ -238,3 +238,14 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 	}
 	t.Logf("shut down in %v with an open watch", time.Since(start))
 }
+
+func TestCompiledInKubectl(t *testing.T) {
+	dir := t.TempDir()
+	startServer(t, dir, freePort(t))
+	cmd := exec.Command(kliteBin, "kubectl", "get", "namespaces", "-o", "name")
+	cmd.Env = append(os.Environ(), "KLITE_DATA_DIR="+dir, "KUBECONFIG=")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "namespace/kube-system") {
+		t.Fatalf("klite kubectl get namespaces: %v\n%s", err, out)
+	}
+}
