@@ -2,6 +2,7 @@ package apiserver_test
 
 import (
 	"fmt"
+	eventsv1 "k8s.io/api/events/v1"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -153,4 +154,25 @@ func podNames(pods []corev1.Pod) []string {
 		out = append(out, p.Name)
 	}
 	return out
+}
+
+func TestEventsAPIsShareStorage(t *testing.T) {
+	ns := namespace(t)
+	ev := &eventsv1.Event{
+		ObjectMeta: metav1.ObjectMeta{Name: "new-api"},
+		EventTime:  metav1.NowMicro(), Regarding: corev1.ObjectReference{Kind: "Pod", Name: "p", Namespace: ns},
+		Reason: "Started", Note: "started the container", Type: "Normal", Action: "Start",
+		ReportingController: "klite/test", ReportingInstance: "test-1",
+	}
+	if _, err := cluster.Client.EventsV1().Events(ns).Create(ctx(t), ev, createOpts); err != nil {
+		t.Fatal(err)
+	}
+	core, err := cluster.Client.CoreV1().Events(ns).Get(ctx(t), "new-api", metav1.GetOptions{})
+	if err != nil || core.Message != "started the container" || core.InvolvedObject.Name != "p" || core.ReportingController != "klite/test" {
+		t.Fatalf("core view of an events.k8s.io event: %+v %v", core, err)
+	}
+	list, err := cluster.Client.EventsV1().Events(ns).List(ctx(t), metav1.ListOptions{FieldSelector: "regarding.name=p"})
+	if err != nil || len(list.Items) != 1 || list.Items[0].Note != "started the container" {
+		t.Fatalf("events.k8s.io list: %+v %v", list, err)
+	}
 }

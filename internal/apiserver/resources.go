@@ -36,6 +36,15 @@ type resource struct {
 	storage string
 	// returnDeleted: DELETE answers with the object rather than a Success Status.
 	returnDeleted bool
+	// storedAs, when set, stores the resource as another kind (sharing that resource's keys).
+	storedAs *storageConversion
+}
+
+// storageConversion converts between a served kind and the kind it is stored as.
+type storageConversion struct {
+	gvk         schema.GroupVersionKind
+	toStorage   func(runtime.Object) runtime.Object
+	fromStorage func(runtime.Object) runtime.Object
 }
 
 func (r *resource) gvr() schema.GroupVersionResource {
@@ -95,7 +104,7 @@ func resourceTable() []*resource {
 		{gvk: storageGV.WithKind("CSINode"), plural: "csinodes"},
 		{gvk: storageGV.WithKind("CSIDriver"), plural: "csidrivers"},
 		{gvk: storageGV.WithKind("VolumeAttachment"), plural: "volumeattachments", status: true},
-		{gvk: eventsGV.WithKind("Event"), plural: "events", namespaced: true, shortNames: []string{"ev"}, fields: eventsV1Fields, storage: "events.k8s.io/events"},
+		{gvk: eventsGV.WithKind("Event"), plural: "events", namespaced: true, shortNames: []string{"ev"}, fields: eventsV1Fields, storage: "events", storedAs: eventsAsCore},
 		{gvk: policy.WithKind("PodDisruptionBudget"), plural: "poddisruptionbudgets", namespaced: true, shortNames: []string{"pdb"}, status: true},
 		{gvk: sched.WithKind("PriorityClass"), plural: "priorityclasses", shortNames: []string{"pc"}},
 		{gvk: netGV.WithKind("Ingress"), plural: "ingresses", namespaced: true, shortNames: []string{"ing"}, status: true},

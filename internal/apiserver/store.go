@@ -49,7 +49,7 @@ func (s *store) prefix(ns string) string {
 }
 
 func (s *store) decodeEntry(key string, value []byte, rev int64) (*watchcache.Entry, error) {
-	obj, err := s.codec.decodeStored(value, s.res.gvk, rev)
+	obj, err := s.decode(value, rev)
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", key, err)
 	}
@@ -72,7 +72,7 @@ func (s *store) get(ctx context.Context, ns, name string) (runtime.Object, int64
 	if err != nil {
 		return nil, 0, s.apiError(err, name)
 	}
-	obj, err := s.codec.decodeStored(kv.Value, s.res.gvk, kv.Revision)
+	obj, err := s.decode(kv.Value, kv.Revision)
 	if err != nil {
 		return nil, 0, apierrors.NewInternalError(err)
 	}
@@ -82,7 +82,7 @@ func (s *store) get(ctx context.Context, ns, name string) (runtime.Object, int64
 // create stores a new object and returns it with its resourceVersion.
 func (s *store) create(ctx context.Context, obj runtime.Object) (runtime.Object, error) {
 	m, _ := meta.Accessor(obj)
-	data, err := s.codec.encodeStored(obj, s.res.gvk)
+	data, err := s.encode(obj)
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
@@ -121,7 +121,7 @@ func (s *store) guaranteedUpdate(ctx context.Context, ns, name string, fn func(c
 			}
 			return cur, true, nil
 		}
-		data, err := s.codec.encodeStored(next, s.res.gvk)
+		data, err := s.encode(next)
 		if err != nil {
 			return nil, false, apierrors.NewInternalError(err)
 		}
@@ -166,4 +166,29 @@ func (s *store) apiError(err error, name string) error {
 
 func conflict(res *resource, name string) error {
 	return apierrors.NewConflict(res.gr(), name, errors.New("the object has been modified; please apply your changes to the latest version and try again"))
+}
+
+// decode reads a stored value as the served kind, converting from the storage kind where the
+// resource shares another's storage (events.k8s.io Events are stored as core Events).
+func (s *store) decode(value []byte, rev int64) (runtime.Object, error) {
+	conv := s.res.storedAs
+	if conv == nil {
+		return s.codec.decodeStored(value, s.res.gvk, rev)
+	}
+	stored, err := s.codec.decodeStored(value, conv.gvk, rev)
+	if err != nil {
+		return nil, err
+	}
+	obj := conv.fromStorage(stored)
+	obj.GetObjectKind().SetGroupVersionKind(s.res.gvk)
+	return obj, nil
+}
+
+// encode writes obj in its storage kind.
+func (s *store) encode(obj runtime.Object) ([]byte, error) {
+	conv := s.res.storedAs
+	if conv == nil {
+		return s.codec.encodeStored(obj, s.res.gvk)
+	}
+	return s.codec.encodeStored(conv.toStorage(obj), conv.gvk)
 }

@@ -199,6 +199,21 @@ func TestWrites(t *testing.T) {
 			},
 		},
 		{
+			name: "a scale write owns only replicas, taking them from the applier",
+			gvk:  deployGVK,
+			steps: []step{
+				{manager: "a", apply: deployYAML(2, "", "nginx=nginx:1")},
+				{manager: "kubectl", sub: Scale, update: func(obj runtime.Object) {
+					d := obj.(*appsv1.Deployment)
+					d.Spec.Replicas, d.Spec.Template.Labels["x"] = ptr(int32(7)), "ignored"
+				}},
+			},
+			want: []entry{
+				{"a", "Apply", "", webFieldsNoReplicas},
+				{"kubectl", "Update", "scale", replicasFields},
+			},
+		},
+		{
 			name:    "first apply to an untracked object hands the rest to before-first-apply",
 			gvk:     cmGVK,
 			initial: stored(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm", Namespace: "default"}, Data: map[string]string{"old": "1"}}),
@@ -278,6 +293,8 @@ func TestWrites(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func podYAML(ports string) string {
 	return "apiVersion: v1\nkind: Pod\nmetadata: {name: dns, namespace: default}\n" +

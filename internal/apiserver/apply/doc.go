@@ -7,19 +7,28 @@
 // structured-merge-diff schemas. The schemas are upstream's own, as shipped
 // by client-go's apply configurations, so list merging follows the API's
 // list types exactly (containers by name, container ports by containerPort
-// and protocol, service ports by port and protocol, ...).
+// and protocol, service ports by port and protocol, ...). Parsing them costs
+// about 0.3 s of CPU once per process, in New.
 //
 // One Manager serves every tracked kind; each kind has a field manager for
-// the main resource and, when it has one, the status subresource:
+// the main resource and, when it has them, the status and scale subresources:
 //
-//	PATCH apply-patch ──▶ Manager.Apply(live, patch) ──▶ merged object + managedFields
-//	                           │ conflict without force
-//	                           ▼
-//	                      409 Conflict, one cause per field and manager
+//	PATCH apply-patch ──▶ Apply(cur or nil, patch) ──▶ merged object + managedFields
+//	                           │ conflict without force         │
+//	                           ▼                                 ▼
+//	               409 Conflict, one cause            defaulting, admission,
+//	               per field and manager              validation, storage
 //
-//	POST / PUT / other PATCH ──▶ (defaulted object) ──▶ Manager.Update(live, new)
-//	                                                      ──▶ new + managedFields
+//	POST / PUT / other PATCH ──▶ defaulting ──▶ Update(cur or nil, next)
+//	                                              ──▶ next + managedFields ──▶ admission ...
 //
-// A main-resource write never owns status and a status write never owns
-// spec or metadata, as upstream's reset fields say for the common kinds.
+// What a write may own depends on where it goes (upstream's reset fields):
+// a main-resource write never owns status, a status write owns neither spec
+// nor metadata, a scale write owns only spec.replicas. Entries of subresource
+// writes carry their subresource ("status", "scale").
+//
+// Vocabulary: a manager is the fieldManager query parameter, or the
+// User-Agent up to its first "/" (ManagerName); an entry's operation is
+// Apply for apply patches and Update for every other write; an apply that
+// stops sending a field it alone owned removes the field.
 package apply

@@ -22,7 +22,7 @@ var (
 
 func newManager(t testing.TB) *Manager {
 	t.Helper()
-	m, err := New(Config{Kinds: []Kind{{GVK: deployGVK, Status: true}, {GVK: cmGVK}, {GVK: podGVK, Status: true}}})
+	m, err := New(Config{Kinds: []Kind{{GVK: deployGVK, Status: true, Scale: true}, {GVK: cmGVK}, {GVK: podGVK, Status: true}}})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -20,6 +20,9 @@ import (
 const (
 	// Status is the status subresource; its entries carry subresource "status".
 	Status = "status"
+	// Scale is the scale subresource: a write of the parent object through
+	// it owns only spec.replicas, in an entry with subresource "scale".
+	Scale = "scale"
 )
 
 // Kind is one tracked kind.
@@ -28,6 +31,8 @@ type Kind struct {
 	// Status says the kind has a status subresource: writes to the main
 	// resource then do not own status, and writes to status own only status.
 	Status bool
+	// Scale says the kind has a scale subresource backed by spec.replicas.
+	Scale bool
 }
 
 // Config configures a Manager.
@@ -87,6 +92,9 @@ func (m *Manager) addKind(cfg Config, k Kind) error {
 	if k.Status {
 		subs = append(subs, Status)
 	}
+	if k.Scale {
+		subs = append(subs, Scale)
+	}
 	for _, sub := range subs {
 		fm, err := managedfields.NewDefaultFieldManager(cfg.TypeConverter, cfg.Scheme, noDefaults{}, cfg.Scheme,
 			k.GVK, k.GVK.GroupVersion(), sub, resetFields(k, sub))
@@ -111,21 +119,22 @@ func checkSchema(cfg Config, gvk schema.GroupVersionKind) error {
 	return nil
 }
 
-// resetFields are the fields a write to sub never owns: status for the main
-// resource of a kind with a status subresource, spec and metadata for status.
+// resetFields filters the fields a write to sub may own: not status for the
+// main resource of a kind with a status subresource, not spec nor metadata
+// for status, only spec.replicas for scale.
 func resetFields(k Kind, sub string) map[fieldpath.APIVersion]fieldpath.Filter {
-	var set *fieldpath.Set
+	var filter fieldpath.Filter
 	switch {
 	case sub == Status:
-		set = fieldpath.NewSet(fieldpath.MakePathOrDie("spec"), fieldpath.MakePathOrDie("metadata"))
+		filter = fieldpath.NewExcludeSetFilter(fieldpath.NewSet(fieldpath.MakePathOrDie("spec"), fieldpath.MakePathOrDie("metadata")))
+	case sub == Scale:
+		filter = fieldpath.NewIncludeMatcherFilter(fieldpath.MakePrefixMatcherOrDie("spec", "replicas"))
 	case k.Status:
-		set = fieldpath.NewSet(fieldpath.MakePathOrDie("status"))
+		filter = fieldpath.NewExcludeSetFilter(fieldpath.NewSet(fieldpath.MakePathOrDie("status")))
 	default:
 		return nil
 	}
-	return map[fieldpath.APIVersion]fieldpath.Filter{
-		fieldpath.APIVersion(k.GVK.GroupVersion().String()): fieldpath.NewExcludeSetFilter(set),
-	}
+	return map[fieldpath.APIVersion]fieldpath.Filter{fieldpath.APIVersion(k.GVK.GroupVersion().String()): filter}
 }
 
 // noDefaults leaves defaulting to the API server's update flow, which runs
