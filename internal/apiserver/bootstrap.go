@@ -59,7 +59,7 @@ func (s *Server) ensure(ctx context.Context, st *store, ns string, obj runtime.O
 	if !apierrors.IsNotFound(err) {
 		return err
 	}
-	_, err = s.create(ctx, st, ns, obj, false)
+	_, err = s.create(ctx, st, ns, obj, false, "kube-apiserver")
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create %s %s: %w", st.res.gvk.Kind, name, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/klite/klite/internal/apiserver/admission"
+	"github.com/klite/klite/internal/apiserver/apply"
 	"github.com/klite/klite/internal/apiserver/auth"
 )
 
@@ -95,11 +96,14 @@ func (s *Server) createObject(w http.ResponseWriter, r *http.Request, st *store,
 		return
 	}
 	obj, warnings, err := s.codec.decodeBody(body, r.Header.Get("Content-Type"), st.res.gvk, fieldValidation(r))
+	if err == nil {
+		err = apply.ValidateWriteOptions("CreateOptions", r.URL.Query().Get("fieldManager"))
+	}
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	created, err := s.create(r.Context(), st, ri.namespace, obj, isDryRun(r))
+	created, err := s.create(r.Context(), st, ri.namespace, obj, isDryRun(r), managerOf(r))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -109,13 +113,17 @@ func (s *Server) createObject(w http.ResponseWriter, r *http.Request, st *store,
 }
 
 // create runs a new object through defaulting, admission and validation and stores it.
-func (s *Server) create(ctx context.Context, st *store, ns string, obj runtime.Object, dryRun bool) (runtime.Object, error) {
+// manager records the write in managedFields; "" when an apply patch already did.
+func (s *Server) create(ctx context.Context, st *store, ns string, obj runtime.Object, dryRun bool, manager string) (runtime.Object, error) {
 	res := st.res
 	if err := s.prepareCreate(res, obj, ns); err != nil {
 		return nil, err
 	}
 	prepareForCreate(res, obj)
 	s.cfg.Defaulter(obj, nil)
+	if manager != "" {
+		obj, _ = s.fields.Update(nil, obj, res.gvk, manager)
+	}
 	m, _ := meta.Accessor(obj)
 	attrs := &admission.Attributes{
 		Operation: admission.Create, Resource: res.gvr(), Kind: res.gvk, Namespace: m.GetNamespace(),
@@ -196,10 +204,14 @@ func (s *Server) updateObject(w http.ResponseWriter, r *http.Request, st *store,
 		return
 	}
 	obj, warnings, err := s.codec.decodeBody(body, r.Header.Get("Content-Type"), st.res.gvk, fieldValidation(r))
+	if err == nil {
+		err = apply.ValidateWriteOptions("UpdateOptions", r.URL.Query().Get("fieldManager"))
+	}
 	if err != nil {
 		writeError(w, err)
 		return
 	}
+	ri.manager = managerOf(r)
 	updated, err := s.update(r.Context(), st, ri, sub, isDryRun(r), func(cur runtime.Object) (runtime.Object, error) {
 		return obj.DeepCopyObject(), nil
 	})
@@ -257,6 +269,10 @@ func (s *Server) prepareNext(ctx context.Context, st *store, ri requestInfo, sub
 	prepareUpdate(next, cur)
 	if sub == "" {
 		s.cfg.Defaulter(next, cur)
+	}
+	bumpGeneration(next, cur)
+	if ri.manager != "" && !ri.applied {
+		next, _ = s.fields.UpdateSubresource(cur, next, res.gvk, sub, ri.manager)
 	}
 	m, _ := meta.Accessor(next)
 	attrs := &admission.Attributes{

@@ -64,8 +64,7 @@ func (s *Server) prepareCreate(res *resource, obj runtime.Object, ns string) err
 	return nil
 }
 
-// prepareUpdate carries the server-owned metadata over from the stored object and bumps the
-// generation when the spec changed.
+// prepareUpdate carries the server-owned metadata over from the stored object.
 func prepareUpdate(obj, old runtime.Object) {
 	m, _ := meta.Accessor(obj)
 	o, _ := meta.Accessor(old)
@@ -78,6 +77,12 @@ func prepareUpdate(obj, old runtime.Object) {
 	if o.GetNamespace() != "" {
 		m.SetNamespace(o.GetNamespace())
 	}
+}
+
+// bumpGeneration increments the generation when the (defaulted) spec changed.
+func bumpGeneration(obj, old runtime.Object) {
+	m, _ := meta.Accessor(obj)
+	o, _ := meta.Accessor(old)
 	if spec, oldSpec := specOf(obj), specOf(old); spec.IsValid() && !apiequality.Semantic.DeepEqual(spec.Interface(), oldSpec.Interface()) {
 		m.SetGeneration(o.GetGeneration() + 1)
 	}

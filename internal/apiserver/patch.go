@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"sigs.k8s.io/yaml"
+
+	"github.com/klite/klite/internal/apiserver/apply"
 )
 
 func (s *Server) patchObject(w http.ResponseWriter, r *http.Request, st *store, ri requestInfo, sub string) {
@@ -28,6 +30,15 @@ func (s *Server) patchObject(w http.ResponseWriter, r *http.Request, st *store, 
 		return
 	}
 	pt := types.PatchType(mediaType(r.Header.Get("Content-Type")))
+	if err := apply.ValidatePatchOptions(pt == types.ApplyPatchType, r.URL.Query().Get("fieldManager"), forceOf(r)); err != nil {
+		writeError(w, err)
+		return
+	}
+	ri.manager = managerOf(r)
+	if pt == types.ApplyPatchType {
+		s.applyObject(w, r, st, ri, sub, body, out)
+		return
+	}
 	var warnings []string
 	updated, err := s.update(r.Context(), st, ri, sub, isDryRun(r), func(cur runtime.Object) (runtime.Object, error) {
 		patched, err := s.applyPatch(st, pt, cur, body)
@@ -44,6 +55,42 @@ func (s *Server) patchObject(w http.ResponseWriter, r *http.Request, st *store, 
 	}
 	writeWarnings(w, warnings)
 	s.respondObject(w, st, http.StatusOK, updated, out)
+}
+
+// applyObject serves a server-side apply: it merges the patch into the stored object, or
+// creates the object from it when there is none.
+func (s *Server) applyObject(w http.ResponseWriter, r *http.Request, st *store, ri requestInfo, sub string, body []byte, out output) {
+	force := forceOf(r)
+	ri.applied = true
+	updated, err := s.update(r.Context(), st, ri, sub, isDryRun(r), func(cur runtime.Object) (runtime.Object, error) {
+		return s.fields.ApplySubresource(cur, body, st.res.gvk, sub, ri.manager, force != nil && *force)
+	})
+	if apierrors.IsNotFound(err) && sub == "" {
+		s.applyCreate(w, r, st, ri, body, out, force != nil && *force)
+		return
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.respondObject(w, st, http.StatusOK, updated, out)
+}
+
+func (s *Server) applyCreate(w http.ResponseWriter, r *http.Request, st *store, ri requestInfo, body []byte, out output, force bool) {
+	obj, err := s.fields.Apply(nil, body, st.res.gvk, ri.manager, force)
+	if err == nil {
+		err = checkUpdateMeta(st.res, obj, s.codec.new(st.res.gvk), ri.namespace, ri.name)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	created, err := s.create(r.Context(), st, ri.namespace, obj, isDryRun(r), "")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.respondObject(w, st, http.StatusCreated, created, out)
 }
 
 // applyPatch applies a patch document of type pt to cur's JSON.

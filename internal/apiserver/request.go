@@ -18,6 +18,10 @@ type requestInfo struct {
 	name           string
 	subresource    string
 	verb           string // get list watch create update patch delete deletecollection
+	// manager records the write in managedFields ("" for writes that are not tracked);
+	// applied says an apply patch already recorded it.
+	manager string
+	applied bool
 }
 
 // parseResourcePath splits a resource URL; ok is false for anything that is not one.

@@ -40,6 +40,7 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, st *store, r
 			return
 		}
 		ct := r.Header.Get("Content-Type")
+		ri.manager = managerOf(r)
 		obj, err := s.update(r.Context(), st, ri, "scale", isDryRun(r), func(cur runtime.Object) (runtime.Object, error) {
 			return s.scaled(ri.verb, ct, cur, body)
 		})

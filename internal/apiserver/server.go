@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/klite/klite/internal/apiserver/admission"
+	"github.com/klite/klite/internal/apiserver/apply"
 	"github.com/klite/klite/internal/apiserver/auth"
 	"github.com/klite/klite/internal/storage"
 )
@@ -74,6 +75,7 @@ type Server struct {
 	started   chan struct{}
 	handler   http.Handler
 	openapi   http.Handler
+	fields    *apply.Manager
 	watchesWG sync.WaitGroup
 	stopping  chan struct{}
 }
@@ -105,6 +107,11 @@ func New(cfg Config) (*Server, error) {
 			s.groups = append(s.groups, gv)
 		}
 	}
+	fields, err := newFieldManager(s.resources)
+	if err != nil {
+		return nil, err
+	}
+	s.fields = fields
 	alloc, err := newAllocators(cfg.Storage, cfg.ServiceCIDR, cfg.NodePortRange)
 	if err != nil {
 		return nil, err
