@@ -63,10 +63,17 @@ func freePort(t *testing.T) int {
 // startServer starts klite server on dataDir (reused across restarts) with fresh ports.
 func startServer(t *testing.T, dataDir string, etcdPort int) *server {
 	t.Helper()
+	return startServerArgs(t, dataDir, etcdPort, "--secure-port", fmt.Sprint(freePort(t)))
+}
+
+// startServerArgs starts klite server with extra flags.
+func startServerArgs(t *testing.T, dataDir string, etcdPort int, extra ...string) *server {
+	t.Helper()
 	s := &server{t: t, dataDir: dataDir, etcdPort: etcdPort, log: &bytes.Buffer{}, kubeconfig: filepath.Join(dataDir, "admin.kubeconfig"), exited: make(chan error, 1)}
 	_ = os.Remove(s.kubeconfig)
-	s.cmd = exec.Command(kliteBin, "server", "--data-dir", dataDir, "--bind-address", "127.0.0.1",
-		"--secure-port", fmt.Sprint(freePort(t)), "--etcd-client-port", fmt.Sprint(etcdPort), "--etcd-peer-port", fmt.Sprint(freePort(t)), "--disable-agent")
+	args := append([]string{"server", "--data-dir", dataDir, "--bind-address", "127.0.0.1",
+		"--etcd-client-port", fmt.Sprint(etcdPort), "--etcd-peer-port", fmt.Sprint(freePort(t)), "--disable-agent"}, extra...)
+	s.cmd = exec.Command(kliteBin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
