@@ -81,6 +81,7 @@ var (
 	verbsGetPut  = metav1.Verbs{"get", "patch", "update"}
 	verbsCreate  = metav1.Verbs{"create"}
 	verbsFinaliz = metav1.Verbs{"update"}
+	verbsConnect = metav1.Verbs{"create", "get"}
 )
 
 func (s *Server) resourceList(w http.ResponseWriter, r *http.Request, gv schema.GroupVersion) {
@@ -127,6 +128,15 @@ func apiResources(res *resource) []metav1.APIResource {
 	}
 	if res.finalize {
 		sub("finalize", res.gvk.Kind, "", "", verbsFinaliz)
+	}
+	if res.connect {
+		sub("attach", "PodAttachOptions", "", "", verbsConnect)
+		sub("exec", "PodExecOptions", "", "", verbsConnect)
+		sub("log", "Pod", "", "", metav1.Verbs{"get"})
+		sub("portforward", "PodPortForwardOptions", "", "", verbsConnect)
+	}
+	if res.proxy {
+		sub("proxy", "NodeProxyOptions", "", "", metav1.Verbs{"create", "delete", "get", "patch", "update"})
 	}
 	return out
 }

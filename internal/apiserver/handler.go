@@ -111,12 +111,21 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !st.res.namespaced {
 		ri.namespace = ""
 	}
-	if ri.verb != "watch" {
+	if ri.verb != "watch" && !isStreaming(ri.subresource) {
 		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout(r))
 		defer cancel()
 		r = r.WithContext(ctx)
 	}
 	s.serveResource(w, r, st, ri)
+}
+
+// isStreaming: subresources whose responses are long-lived streams (logs -f, exec, ...).
+func isStreaming(sub string) bool {
+	switch sub {
+	case "log", "exec", "attach", "portforward", "proxy":
+		return true
+	}
+	return false
 }
 
 // requestTimeout is the client's `timeout` (as client-go sends it), at most a minute as upstream.
@@ -200,6 +209,10 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, st *st
 		s.bind(w, r, st, ri)
 	case ri.subresource == "eviction" && res.eviction && ri.verb == "create":
 		s.evict(w, r, st, ri)
+	case res.connect && (ri.subresource == "log" || ri.subresource == "exec" || ri.subresource == "attach" || ri.subresource == "portforward"):
+		s.podConnect(w, r, st, ri)
+	case res.proxy && ri.subresource == "proxy":
+		s.nodeProxy(w, r, ri, ri.proxyPath)
 	case ri.subresource == "finalize" && res.finalize && ri.verb == "update":
 		s.updateObject(w, r, st, ri, "finalize")
 	case ri.subresource == "binding" || ri.subresource == "eviction" || ri.subresource == "finalize":

@@ -17,7 +17,8 @@ func (s *Server) openAPIHandler() (http.Handler, error) {
 		for _, sub := range []struct {
 			on   bool
 			name string
-		}{{res.status, "status"}, {res.scale, "scale"}, {res.binding, "binding"}, {res.eviction, "eviction"}, {res.finalize, "finalize"}} {
+		}{{res.status, "status"}, {res.scale, "scale"}, {res.binding, "binding"}, {res.eviction, "eviction"}, {res.finalize, "finalize"},
+			{res.connect, "attach"}, {res.connect, "exec"}, {res.connect, "log"}, {res.connect, "portforward"}, {res.proxy, "proxy"}} {
 			if sub.on {
 				r.Subresources = append(r.Subresources, sub.name)
 			}

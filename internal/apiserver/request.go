@@ -18,6 +18,7 @@ type requestInfo struct {
 	name           string
 	subresource    string
 	verb           string // get list watch create update patch delete deletecollection
+	proxyPath      string // what follows .../proxy/
 	// manager records the write in managedFields ("" for writes that are not tracked);
 	// applied says an apply patch already recorded it.
 	manager string
@@ -42,6 +43,9 @@ func parseResourcePath(r *http.Request) (requestInfo, bool) {
 	}
 	if len(parts) >= 3 && parts[0] == "namespaces" && !(len(parts) == 3 && isNamespaceSubresource(parts[2])) {
 		ri.namespace, parts = parts[1], parts[2:]
+	}
+	if len(parts) > 3 && parts[2] == "proxy" {
+		ri.proxyPath, parts = strings.Join(parts[3:], "/"), parts[:3]
 	}
 	if len(parts) == 0 || len(parts) > 3 {
 		return ri, false

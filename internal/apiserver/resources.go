@@ -30,6 +30,9 @@ type resource struct {
 	categories []string
 	// subresources served besides the object itself.
 	status, scale, binding, eviction, finalize bool
+	// connect: the pod subresources served by the kubelet (log, exec, attach, portforward);
+	// proxy: nodes/<name>/proxy.
+	connect, proxy bool
 	// fields returns the selectable fields beyond metadata.name and metadata.namespace.
 	fields func(runtime.Object) map[string]string
 	// storage is the resource's etcd key segment (usually plural).
@@ -73,8 +76,8 @@ func resourceTable() []*resource {
 	all := []string{"all"}
 	return []*resource{
 		{gvk: core.WithKind("Namespace"), plural: "namespaces", shortNames: []string{"ns"}, status: true, finalize: true, fields: namespaceFields},
-		{gvk: core.WithKind("Pod"), plural: "pods", namespaced: true, shortNames: []string{"po"}, categories: all, status: true, binding: true, eviction: true, fields: podFields, returnDeleted: true},
-		{gvk: core.WithKind("Node"), plural: "nodes", shortNames: []string{"no"}, status: true, fields: nodeFields, returnDeleted: true},
+		{gvk: core.WithKind("Pod"), plural: "pods", namespaced: true, shortNames: []string{"po"}, categories: all, status: true, binding: true, eviction: true, connect: true, fields: podFields, returnDeleted: true},
+		{gvk: core.WithKind("Node"), plural: "nodes", shortNames: []string{"no"}, status: true, proxy: true, fields: nodeFields, returnDeleted: true},
 		{gvk: core.WithKind("Service"), plural: "services", namespaced: true, shortNames: []string{"svc"}, categories: all, status: true, returnDeleted: true},
 		{gvk: core.WithKind("Endpoints"), plural: "endpoints", namespaced: true, shortNames: []string{"ep"}},
 		{gvk: core.WithKind("ConfigMap"), plural: "configmaps", namespaced: true, shortNames: []string{"cm"}},

@@ -9,6 +9,7 @@ package apiserver
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -48,6 +49,9 @@ type Config struct {
 	Defaulter func(obj, old runtime.Object)
 	Validator Validator
 	Tables    TableConverter
+	// KubeletClient is the TLS config for proxying pods/log, exec, attach, portforward and
+	// nodes/proxy to kubelets; nil disables those subresources.
+	KubeletClient *tls.Config
 	// Extra serves non-resource paths (such as /openapi/) before the API's own routes.
 	Extra map[string]http.Handler
 

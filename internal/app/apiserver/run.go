@@ -59,9 +59,13 @@ func Run(ctx context.Context, o *Options, logger *slog.Logger, onReady func(Read
 	}
 	defer store.Close()
 	ports, _ := o.nodePortRange()
+	kubeletClient, err := kubeletClientTLS(ca)
+	if err != nil {
+		return err
+	}
 	api, err := apiserver.New(apiserver.Config{
 		Storage: store, Authenticator: authn, ServiceCIDR: o.ServiceClusterIPs, NodePortRange: ports, Logger: logger,
-		Tables: printers.ToTable,
+		Tables: printers.ToTable, KubeletClient: kubeletClient,
 	})
 	if err != nil {
 		return err
@@ -209,4 +213,17 @@ func loadOrCreateToken(path string) (string, error) {
 		return "", err
 	}
 	return tok, pki.WriteFileAtomic(path, []byte(tok), 0o600)
+}
+
+// kubeletClientTLS is the API server's identity towards kubelets (for logs, exec, port-forward).
+func kubeletClientTLS(ca *pki.CA) (*tls.Config, error) {
+	kp, err := ca.Client("kube-apiserver-kubelet-client", "system:masters")
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tls.X509KeyPair(kp.CertPEM, kp.KeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	return apiserver.KubeletClientConfig(cert, nil), nil
 }
