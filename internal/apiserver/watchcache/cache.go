@@ -107,7 +107,7 @@ func New(cfg Config) *Cache {
 	return &Cache{
 		cfg:      cfg,
 		items:    map[string]*Entry{},
-		ring:     make([]Event, cfg.History),
+		ring:     make([]Event, min(cfg.History, 64)),
 		advanced: make(chan struct{}),
 		watchers: map[*Watcher]struct{}{},
 	}
@@ -248,7 +248,16 @@ func (c *Cache) redecode(prev *Entry, ev storage.Event) *Entry {
 	return e
 }
 
+// recordLocked appends ev to the history ring, which grows (doubling) up to cfg.History events
+// before it starts to drop the oldest: idle resources cost little memory.
 func (c *Cache) recordLocked(ev Event) {
+	if c.ringLen == len(c.ring) && len(c.ring) < c.cfg.History {
+		grown := make([]Event, min(2*len(c.ring), c.cfg.History))
+		for i := 0; i < c.ringLen; i++ {
+			grown[i] = c.ring[(c.ringHead+i)%len(c.ring)]
+		}
+		c.ring, c.ringHead = grown, 0
+	}
 	n := len(c.ring)
 	if c.ringLen == n {
 		c.oldest = c.ring[c.ringHead].Rev
