@@ -133,6 +133,13 @@ func (s *Server) namespaceLifecycle(ctx context.Context, a *admission.Attributes
 		return nil
 	}
 	nsStore := s.stores[core.WithResource("namespaces")]
+	// An active namespace in the watch cache settles it without an etcd read; anything else
+	// (missing, terminating, or not yet seen by the cache) is checked against etcd.
+	if e, ok := nsStore.cache.Get(nsStore.key("", a.Namespace)); ok {
+		if ns := e.Obj.(*corev1.Namespace); ns.DeletionTimestamp == nil && ns.Status.Phase == corev1.NamespaceActive {
+			return nil
+		}
+	}
 	obj, _, err := nsStore.get(ctx, "", a.Namespace)
 	if apierrors.IsNotFound(err) {
 		return apierrors.NewNotFound(nsStore.res.gr(), a.Namespace)
