@@ -48,14 +48,9 @@ func measureCreates(tb testing.TB, b *testing.B, e *env, kind string, protobuf b
 	ns := e.namespace(tb, "create")
 	ctx := context.Background()
 	create := e.createFunc(ctx, kind, ns, protobuf)
-	if b != nil {
-		b.ResetTimer()
-		b.StartTimer()
-	}
-	kd, err := parallel(n, workers, create)
-	if b != nil {
-		b.StopTimer()
-	}
+	var kd time.Duration
+	var err error
+	timed(b, func() { kd, err = parallel(n, workers, create) })
 	if err != nil {
 		tb.Fatalf("create %s through the API: %v", kind, err)
 	}

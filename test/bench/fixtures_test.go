@@ -160,6 +160,16 @@ func parallel(n, workers int, do func(i int) error) (time.Duration, error) {
 	return time.Since(start), firstErr
 }
 
+// timed runs f with b's timer (when b is not nil) covering exactly f.
+func timed(b *testing.B, f func()) {
+	if b != nil {
+		b.ResetTimer()
+		b.StartTimer()
+		defer b.StopTimer()
+	}
+	f()
+}
+
 // rate is operations per second.
 func rate(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
 

@@ -25,7 +25,7 @@ func TestHarness(t *testing.T) {
 		}
 	})
 	t.Run("watch", func(t *testing.T) {
-		r := measureWatch(t, nil, e, 20, 5, 4)
+		r := measureWatch(t, nil, e, 20, 5, 4, 500)
 		if r.klite99 < r.klite50 || r.etcd99 < r.etcd50 || r.klite50 <= 0 || r.etcd50 <= 0 {
 			t.Errorf("implausible result %+v", r)
 		}

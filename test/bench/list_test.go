@@ -48,22 +48,17 @@ func measureList(tb testing.TB, b *testing.B, e *env, ns string, want, iteration
 	rc := e.json.CoreV1().RESTClient()
 	res := listResult{pods: want}
 	kd := make([]time.Duration, 0, iterations)
-	if b != nil {
-		b.ResetTimer()
-		b.StartTimer()
-	}
-	for range iterations {
-		start := time.Now()
-		body, err := rc.Get().AbsPath("/api/v1/namespaces", ns, "pods").SetHeader("Accept", "application/json").Do(ctx).Raw()
-		kd = append(kd, time.Since(start))
-		if err != nil {
-			tb.Fatalf("list pods: %v", err)
+	timed(b, func() {
+		for range iterations {
+			start := time.Now()
+			body, err := rc.Get().AbsPath("/api/v1/namespaces", ns, "pods").SetHeader("Accept", "application/json").Do(ctx).Raw()
+			kd = append(kd, time.Since(start))
+			if err != nil {
+				tb.Fatalf("list pods: %v", err)
+			}
+			res.bytes = len(body)
 		}
-		res.bytes = len(body)
-	}
-	if b != nil {
-		b.StopTimer()
-	}
+	})
 	res.klite = percentile(kd, 50)
 	res.typed = timeMedian(tb, iterations, func() (int, error) {
 		l, err := e.json.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
