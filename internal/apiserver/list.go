@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -129,18 +130,18 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, st *store, ri requ
 		writeObject(w, http.StatusOK, list, out)
 		return
 	}
-	body, err := encodeList(st.res, page)
+	parts, err := encodeList(st.res, page)
 	if err != nil {
 		writeError(w, apierrors.NewInternalError(err))
 		return
 	}
 	if out.yaml {
 		var v any
-		_ = json.Unmarshal(body, &v)
+		_ = json.Unmarshal(parts.bytes(), &v)
 		writeObject(w, http.StatusOK, v, out)
 		return
 	}
-	writeRaw(w, http.StatusOK, body)
+	parts.writeTo(w)
 }
 
 func (s *Server) listPage(ctx context.Context, r *http.Request, st *store, ns string, sel selectors) (listPage, error) {
@@ -265,18 +266,31 @@ func (s *Server) listFromStore(ctx context.Context, st *store, ns, start string,
 	}
 }
 
-// encodeList writes the list JSON directly from the items' (cached) encodings.
-func encodeList(res *resource, page listPage) ([]byte, error) {
-	var buf bytes.Buffer
+// listParts is a list's JSON as a sequence of byte slices: the envelope and each item's cached
+// encoding, written out without being copied into one buffer.
+type listParts struct {
+	parts [][]byte
+	size  int
+}
+
+func (l *listParts) add(b []byte) {
+	l.parts = append(l.parts, b)
+	l.size += len(b)
+}
+
+// encodeList assembles the list JSON from the items' (cached) encodings.
+func encodeList(res *resource, page listPage) (*listParts, error) {
 	meta := metav1.ListMeta{ResourceVersion: strconv.FormatInt(page.rev, 10), Continue: page.continue_}
 	mb, _ := json.Marshal(meta)
-	fmt.Fprintf(&buf, `{"kind":%q,"apiVersion":%q,"metadata":%s,"items":[`, res.listKind(), res.gvk.GroupVersion().String(), mb)
+	l := &listParts{parts: make([][]byte, 0, 2*(len(page.entries)+len(page.objects))+2)}
+	l.add(fmt.Appendf(nil, `{"kind":%q,"apiVersion":%q,"metadata":%s,"items":[`, res.listKind(), res.gvk.GroupVersion().String(), mb))
+	comma := []byte{','}
 	n := 0
-	write := func(b []byte) {
+	item := func(b []byte) {
 		if n > 0 {
-			buf.WriteByte(',')
+			l.add(comma)
 		}
-		buf.Write(b)
+		l.add(b)
 		n++
 	}
 	for _, e := range page.entries {
@@ -284,17 +298,36 @@ func encodeList(res *resource, page listPage) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		write(b)
+		item(b)
 	}
 	for _, o := range page.objects {
 		b, err := encode(o)
 		if err != nil {
 			return nil, err
 		}
-		write(b)
+		item(b)
 	}
-	buf.WriteString("]}")
-	return buf.Bytes(), nil
+	l.add([]byte("]}"))
+	return l, nil
+}
+
+// bytes joins the parts (for re-encoding as YAML).
+func (l *listParts) bytes() []byte {
+	return bytes.Join(l.parts, nil)
+}
+
+// writeTo sends the parts with a Content-Length, through a buffer sized for large writes.
+func (l *listParts) writeTo(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(l.size))
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 256<<10)
+	for _, p := range l.parts {
+		if _, err := bw.Write(p); err != nil {
+			return
+		}
+	}
+	_ = bw.Flush()
 }
 
 func (page listPage) all() []runtime.Object {

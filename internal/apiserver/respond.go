@@ -105,13 +105,6 @@ func encodeProtobuf(obj runtime.Object) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// writeRaw writes an already-encoded JSON body.
-func writeRaw(w http.ResponseWriter, code int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_, _ = w.Write(body)
-}
-
 // writeError writes err as a metav1.Status with the upstream reason and code. Errors that are not
 // API errors become 500 InternalError.
 func writeError(w http.ResponseWriter, err error) {

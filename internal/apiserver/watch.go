@@ -218,29 +218,55 @@ func (ws *watchStream) loop(ctx context.Context, watcher *watchcache.Watcher, p 
 
 var eventTypes = map[watch.EventType]string{watch.Added: "ADDED", watch.Modified: "MODIFIED", watch.Deleted: "DELETED"}
 
-// send writes one event without flushing; the caller flushes after a burst.
+// send writes one event without flushing; the caller flushes after a burst. JSON and protobuf
+// frames are encoded once per object version and event type and shared by all watchers.
 func (ws *watchStream) send(ev watchcache.Event) error {
-	var obj []byte
-	var err error
-	switch {
-	case ws.out.table:
-		obj, err = ws.tableRow(ev.Entry.Obj)
-	case ws.out.protobuf:
-		obj, err = ev.Entry.Protobuf(encodeProtobuf)
-	default:
-		obj, err = ev.Entry.JSON(encode)
+	typ := eventTypes[ev.Type]
+	if ws.out.table {
+		obj, err := ws.tableRow(ev.Entry.Obj)
+		if err != nil {
+			return err
+		}
+		return ws.write(typ, obj)
 	}
+	slot := frameSlot(ev.Type, ws.out.protobuf)
+	frame, err := ev.Entry.Frame(slot, func() ([]byte, error) {
+		if ws.out.protobuf {
+			obj, err := ev.Entry.Protobuf(encodeProtobuf)
+			if err != nil {
+				return nil, err
+			}
+			return protobufFrame(typ, obj)
+		}
+		obj, err := ev.Entry.JSON(encode)
+		if err != nil {
+			return nil, err
+		}
+		return jsonFrame(typ, obj), nil
+	})
 	if err != nil {
 		return err
 	}
-	return ws.write(eventTypes[ev.Type], obj)
+	_, err = ws.w.Write(frame)
+	return err
 }
 
-// write sends one event: a JSON line, or a length-prefixed protobuf WatchEvent frame.
-func (ws *watchStream) write(typ string, obj []byte) error {
-	if ws.out.protobuf {
-		return ws.writeFrame(typ, obj)
+// frameSlot numbers the (event type, encoding) pairs for Entry.Frame.
+func frameSlot(t watch.EventType, protobuf bool) int {
+	i := 0
+	switch t {
+	case watch.Modified:
+		i = 1
+	case watch.Deleted:
+		i = 2
 	}
+	if protobuf {
+		i += 3
+	}
+	return i
+}
+
+func jsonFrame(typ string, obj []byte) []byte {
 	var buf bytes.Buffer
 	buf.Grow(len(obj) + 32)
 	buf.WriteString(`{"type":"`)
@@ -248,7 +274,19 @@ func (ws *watchStream) write(typ string, obj []byte) error {
 	buf.WriteString(`","object":`)
 	buf.Write(obj)
 	buf.WriteString("}\n")
-	_, err := ws.w.Write(buf.Bytes())
+	return buf.Bytes()
+}
+
+// write sends one event: a JSON line, or a length-prefixed protobuf WatchEvent frame.
+func (ws *watchStream) write(typ string, obj []byte) error {
+	frame := jsonFrame(typ, obj)
+	if ws.out.protobuf {
+		var err error
+		if frame, err = protobufFrame(typ, obj); err != nil {
+			return err
+		}
+	}
+	_, err := ws.w.Write(frame)
 	return err
 }
 
@@ -296,18 +334,17 @@ func (ws *watchStream) sendStatus(err error) {
 	ws.flush()
 }
 
-// writeFrame writes a protobuf watch frame: a 4-byte big-endian length, then the envelope-less
+// protobufFrame is a protobuf watch frame: a 4-byte big-endian length, then the envelope-less
 // metav1.WatchEvent whose object is the enveloped protobuf of the object.
-func (ws *watchStream) writeFrame(typ string, obj []byte) error {
+func protobufFrame(typ string, obj []byte) ([]byte, error) {
 	var body bytes.Buffer
 	ev := &metav1.WatchEvent{Type: typ, Object: runtime.RawExtension{Raw: obj}}
 	if err := protobufRaw.Encode(ev, &body); err != nil {
-		return err
+		return nil, err
 	}
 	frame := make([]byte, 4, 4+body.Len())
 	binary.BigEndian.PutUint32(frame, uint32(body.Len()))
-	_, err := ws.w.Write(append(frame, body.Bytes()...))
-	return err
+	return append(frame, body.Bytes()...), nil
 }
 
 // bookmarkProtobuf is a bookmark's object: the resource's kind with only a resourceVersion.
