@@ -283,9 +283,12 @@ func (s *Server) prepareNext(ctx context.Context, st *store, ri requestInfo, sub
 		return nil, err
 	}
 	var errs field.ErrorList
-	if sub == "" {
+	switch sub {
+	case "":
 		errs = s.cfg.Validator.ValidateUpdate(next, cur)
-	} else {
+	case "binding":
+		// Assigning spec.nodeName is what a binding is for; bind() checks it.
+	default:
 		errs = s.cfg.Validator.ValidateStatusUpdate(next, cur)
 	}
 	if len(errs) > 0 {
