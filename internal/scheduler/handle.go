@@ -1,0 +1,21 @@
+package scheduler
+
+import (
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/klite/klite/internal/scheduler/framework"
+)
+
+// handle gives one profile's plugins access to the scheduler.
+type handle struct {
+	s  *Scheduler
+	fw *framework.Framework
+}
+
+var _ framework.Handle = &handle{}
+
+func (h *handle) Client() kubernetes.Interface               { return h.s.cfg.Client }
+func (h *handle) Informers() informers.SharedInformerFactory { return h.s.informers }
+func (h *handle) Snapshot() *framework.Snapshot              { return h.s.snapshot.Load() }
+func (h *handle) Framework() *framework.Framework            { return h.fw }
