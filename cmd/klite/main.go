@@ -12,7 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/klite/klite/internal/app/apiserver"
+	"github.com/klite/klite/internal/app/controllermanager"
 	"github.com/klite/klite/internal/app/kubectl"
+	appscheduler "github.com/klite/klite/internal/app/scheduler"
+	appsim "github.com/klite/klite/internal/app/sim"
 	appruntime "github.com/klite/klite/internal/app/runtime"
 	"github.com/klite/klite/internal/app/server"
 )
@@ -39,7 +42,7 @@ func rootCommand() *cobra.Command {
 	}
 	root.AddCommand(serverCommand(), apiserverCommand())
 	root.AddCommand(appruntime.Commands()...)
-	root.AddCommand(kubectl.Command())
+	root.AddCommand(kubectl.Command(), appscheduler.Command(), appsim.Command(), controllermanager.Command())
 	return root
 }
 

@@ -72,7 +72,8 @@ func startServerArgs(t *testing.T, dataDir string, etcdPort int, extra ...string
 	s := &server{t: t, dataDir: dataDir, etcdPort: etcdPort, log: &bytes.Buffer{}, kubeconfig: filepath.Join(dataDir, "admin.kubeconfig"), exited: make(chan error, 1)}
 	_ = os.Remove(s.kubeconfig)
 	args := append([]string{"server", "--data-dir", dataDir, "--bind-address", "127.0.0.1",
-		"--etcd-client-port", fmt.Sprint(etcdPort), "--etcd-peer-port", fmt.Sprint(freePort(t)), "--disable-agent"}, extra...)
+		"--etcd-client-port", fmt.Sprint(etcdPort), "--etcd-peer-port", fmt.Sprint(freePort(t)), "--disable-agent",
+		"--scheduler-bind-address", "127.0.0.1:0"}, extra...)
 	s.cmd = exec.Command(kliteBin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {

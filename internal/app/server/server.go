@@ -12,8 +12,11 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
 
 	"github.com/klite/klite/internal/app/apiserver"
+	"github.com/klite/klite/internal/app/controllermanager"
+	appscheduler "github.com/klite/klite/internal/app/scheduler"
 	"github.com/klite/klite/internal/storage/etcd"
 )
 
@@ -22,16 +25,20 @@ var Components = []string{"scheduler", "controller-manager", "kubelet", "proxy"}
 
 // Options are `klite server`'s flags.
 type Options struct {
-	API            *apiserver.Options
-	EtcdClientPort int
-	EtcdPeerPort   int
-	DisableAgent   bool
-	Disable        []string
+	API               *apiserver.Options
+	Scheduler         *appscheduler.Options
+	ControllerManager *controllermanager.Options
+	EtcdClientPort    int
+	EtcdPeerPort      int
+	DisableAgent      bool
+	Disable           []string
 }
 
 // NewOptions returns the defaults.
 func NewOptions() *Options {
-	return &Options{API: apiserver.NewOptions(), EtcdClientPort: 2379, EtcdPeerPort: 2380}
+	cm := controllermanager.NewOptions()
+	cm.LocalPathDir = "" // under the data dir unless set
+	return &Options{API: apiserver.NewOptions(), Scheduler: appscheduler.NewOptions(), ControllerManager: cm, EtcdClientPort: 2379, EtcdPeerPort: 2380}
 }
 
 // AddFlags registers the flags on fs.
@@ -41,6 +48,10 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.EtcdPeerPort, "etcd-peer-port", o.EtcdPeerPort, "Embedded etcd peer port on 127.0.0.1 (0 picks a free port)")
 	fs.BoolVar(&o.DisableAgent, "disable-agent", o.DisableAgent, "Do not run the local agent (kubelet and proxy)")
 	fs.StringSliceVar(&o.Disable, "disable", o.Disable, "Components not to run: "+strings.Join(Components, ", "))
+	fs.StringVar(&o.Scheduler.Address, "scheduler-bind-address", o.Scheduler.Address, "HOST:PORT of the scheduler's /healthz and /explain endpoint (empty disables)")
+	fs.StringVar(&o.ControllerManager.ClusterCIDR, "cluster-cidr", o.ControllerManager.ClusterCIDR, "CIDR of pod IPs; each node gets a /24 of it")
+	fs.DurationVar(&o.ControllerManager.NodeMonitorGracePeriod, "node-monitor-grace-period", o.ControllerManager.NodeMonitorGracePeriod, "How long a node may go without renewing its Lease before it is marked NotReady")
+	fs.StringSliceVar(&o.ControllerManager.Controllers, "controllers", o.ControllerManager.Controllers, "Controllers to run ('*' for all, 'foo' to enable, '-foo' to disable)")
 }
 
 // Validate checks the options.
@@ -70,22 +81,44 @@ func Run(ctx context.Context, o *Options, logger *slog.Logger, onReady func(apis
 		logger.Info("embedded etcd ready", "url", e.ClientURL)
 		api := *o.API
 		api.EtcdServers = []string{e.ClientURL}
-		return runWithEtcd(ctx, &api, logger, onReady, e.Err())
+		return runWithEtcd(ctx, o, &api, logger, onReady, e.Err())
 	}
-	return runWithEtcd(ctx, o.API, logger, onReady, nil)
+	return runWithEtcd(ctx, o, o.API, logger, onReady, nil)
 }
 
-func runWithEtcd(ctx context.Context, api *apiserver.Options, logger *slog.Logger, onReady func(apiserver.Ready), etcdErr <-chan error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errc := make(chan error, 1)
-	go func() { errc <- apiserver.Run(ctx, api, logger, onReady) }()
-	select {
-	case err := <-errc:
-		return err
-	case err := <-etcdErr:
-		cancel()
-		<-errc
-		return fmt.Errorf("embedded etcd failed: %w", err)
+// runWithEtcd runs the API server and, once it serves, the components; on shutdown the
+// components stop first, then the API server.
+func runWithEtcd(ctx context.Context, o *Options, api *apiserver.Options, logger *slog.Logger, onReady func(apiserver.Ready), etcdErr <-chan error) error {
+	klog.SetSlogLogger(logger)
+	apiCtx, stopAPI := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopAPI()
+	compCtx, stopComponents := context.WithCancel(ctx)
+	defer stopComponents()
+	comps := &components{o: o, logger: logger}
+	ready := func(r apiserver.Ready) {
+		comps.start(compCtx, r)
+		if onReady != nil {
+			onReady(r)
+		}
 	}
+	errc := make(chan error, 1)
+	go func() { errc <- apiserver.Run(apiCtx, api, logger, ready) }()
+	var err error
+	apiDone := false
+	select {
+	case err = <-errc:
+		apiDone = true
+	case <-ctx.Done():
+	case e := <-etcdErr:
+		err = fmt.Errorf("embedded etcd failed: %w", e)
+	}
+	stopComponents()
+	comps.wait()
+	stopAPI()
+	if !apiDone {
+		if apiErr := <-errc; err == nil {
+			err = apiErr
+		}
+	}
+	return err
 }

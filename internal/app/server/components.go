@@ -1,0 +1,63 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/klite/klite/internal/app/apiserver"
+	"github.com/klite/klite/internal/app/controllermanager"
+	appscheduler "github.com/klite/klite/internal/app/scheduler"
+)
+
+// components runs the control-plane components in-process once the API server serves; each
+// talks to it through client-go with the admin kubeconfig, exactly as it would from elsewhere.
+type components struct {
+	o      *Options
+	logger *slog.Logger
+	wg     sync.WaitGroup
+}
+
+func (c *components) enabled(name string) bool { return !slices.Contains(c.o.Disable, name) }
+
+// start launches every enabled component; stop them by cancelling ctx and calling wait.
+func (c *components) start(ctx context.Context, ready apiserver.Ready) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", ready.Kubeconfig)
+	if err != nil {
+		c.logger.Error("components: load admin kubeconfig", "err", err)
+		return
+	}
+	if c.enabled("scheduler") {
+		o := *c.o.Scheduler
+		o.Logger = c.logger.With("component", "scheduler")
+		c.run(ctx, "scheduler", func(ctx context.Context) error { return appscheduler.Run(ctx, cfg, o) })
+	}
+	if c.enabled("controller-manager") {
+		o := *c.o.ControllerManager
+		o.Logger = c.logger.With("component", "controller-manager")
+		o.RouteKlog = false // klog is routed once for the whole process
+		if o.RootCAFile == "" {
+			o.RootCAFile = filepath.Join(c.o.API.DataDir, "server", "tls", "ca.crt")
+		}
+		if o.LocalPathDir == "" {
+			o.LocalPathDir = filepath.Join(c.o.API.DataDir, "storage")
+		}
+		c.run(ctx, "controller-manager", func(ctx context.Context) error { return controllermanager.Run(ctx, cfg, &o) })
+	}
+}
+
+func (c *components) run(ctx context.Context, name string, fn func(context.Context) error) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := fn(ctx); err != nil && ctx.Err() == nil {
+			c.logger.Error("component stopped", "component", name, "err", err)
+		}
+	}()
+}
+
+func (c *components) wait() { c.wg.Wait() }
