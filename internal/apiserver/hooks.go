@@ -23,6 +23,7 @@ func prepareForCreate(res *resource, obj runtime.Object) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		o.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(&o.Spec)}
+		addDefaultTolerations(&o.Spec)
 	case *corev1.Namespace:
 		// The namespace controller empties a namespace before it finalizes it.
 		o.Spec.Finalizers = []corev1.FinalizerName{corev1.FinalizerKubernetes}
@@ -36,6 +37,27 @@ func prepareForCreate(res *resource, obj runtime.Object) {
 	default:
 		if res.status {
 			resetStatus(obj)
+		}
+	}
+}
+
+// defaultTolerationSeconds is how long pods stay on a node that went not-ready or unreachable
+// before they are evicted, as upstream's DefaultTolerationSeconds admission plugin sets it.
+const defaultTolerationSeconds = int64(300)
+
+// addDefaultTolerations gives a pod the not-ready and unreachable NoExecute tolerations it does
+// not already have (DefaultTolerationSeconds admission).
+func addDefaultTolerations(spec *corev1.PodSpec) {
+	for _, key := range []string{corev1.TaintNodeNotReady, corev1.TaintNodeUnreachable} {
+		has := false
+		for _, t := range spec.Tolerations {
+			if (t.Key == key || t.Key == "" && t.Operator == corev1.TolerationOpExists) && (t.Effect == corev1.TaintEffectNoExecute || t.Effect == "") {
+				has = true
+			}
+		}
+		if !has {
+			secs := defaultTolerationSeconds
+			spec.Tolerations = append(spec.Tolerations, corev1.Toleration{Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &secs})
 		}
 	}
 }
