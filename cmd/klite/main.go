@@ -11,13 +11,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/klite/klite/internal/app/agent"
 	"github.com/klite/klite/internal/app/apiserver"
 	"github.com/klite/klite/internal/app/controllermanager"
 	"github.com/klite/klite/internal/app/kubectl"
-	appscheduler "github.com/klite/klite/internal/app/scheduler"
-	appsim "github.com/klite/klite/internal/app/sim"
+	appkubelet "github.com/klite/klite/internal/app/kubelet"
 	appruntime "github.com/klite/klite/internal/app/runtime"
+	appscheduler "github.com/klite/klite/internal/app/scheduler"
 	"github.com/klite/klite/internal/app/server"
+	appsim "github.com/klite/klite/internal/app/sim"
 )
 
 func main() {
@@ -42,7 +44,7 @@ func rootCommand() *cobra.Command {
 	}
 	root.AddCommand(serverCommand(), apiserverCommand())
 	root.AddCommand(appruntime.Commands()...)
-	root.AddCommand(kubectl.Command(), appscheduler.Command(), appsim.Command(), controllermanager.Command())
+	root.AddCommand(kubectl.Command(), appscheduler.Command(), appsim.Command(), controllermanager.Command(), appkubelet.Command(), agent.Command())
 	return root
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/klite/klite/internal/app/apiserver"
 	"github.com/klite/klite/internal/app/controllermanager"
+	appkubelet "github.com/klite/klite/internal/app/kubelet"
 	appscheduler "github.com/klite/klite/internal/app/scheduler"
 )
 
@@ -47,6 +48,12 @@ func (c *components) start(ctx context.Context, ready apiserver.Ready) {
 			o.LocalPathDir = filepath.Join(c.o.API.DataDir, "storage")
 		}
 		c.run(ctx, "controller-manager", func(ctx context.Context) error { return controllermanager.Run(ctx, cfg, &o) })
+	}
+	if !c.o.DisableAgent && c.enabled("kubelet") {
+		o := *c.o.Kubelet
+		o.DataDir = c.o.API.DataDir
+		o.ClusterDNS = []string{"10.43.0.10"}
+		c.run(ctx, "kubelet", func(ctx context.Context) error { return appkubelet.Run(ctx, cfg, &o) })
 	}
 }
 

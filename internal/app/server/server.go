@@ -16,6 +16,7 @@ import (
 
 	"github.com/klite/klite/internal/app/apiserver"
 	"github.com/klite/klite/internal/app/controllermanager"
+	appkubelet "github.com/klite/klite/internal/app/kubelet"
 	appscheduler "github.com/klite/klite/internal/app/scheduler"
 	"github.com/klite/klite/internal/storage/etcd"
 )
@@ -28,6 +29,7 @@ type Options struct {
 	API               *apiserver.Options
 	Scheduler         *appscheduler.Options
 	ControllerManager *controllermanager.Options
+	Kubelet           *appkubelet.Options
 	EtcdClientPort    int
 	EtcdPeerPort      int
 	DisableAgent      bool
@@ -38,7 +40,7 @@ type Options struct {
 func NewOptions() *Options {
 	cm := controllermanager.NewOptions()
 	cm.LocalPathDir = "" // under the data dir unless set
-	return &Options{API: apiserver.NewOptions(), Scheduler: appscheduler.NewOptions(), ControllerManager: cm, EtcdClientPort: 2379, EtcdPeerPort: 2380}
+	return &Options{API: apiserver.NewOptions(), Scheduler: appscheduler.NewOptions(), ControllerManager: cm, Kubelet: appkubelet.NewOptions(), EtcdClientPort: 2379, EtcdPeerPort: 2380}
 }
 
 // AddFlags registers the flags on fs.
@@ -51,6 +53,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Scheduler.Address, "scheduler-bind-address", o.Scheduler.Address, "HOST:PORT of the scheduler's /healthz and /explain endpoint (empty disables)")
 	fs.StringVar(&o.ControllerManager.ClusterCIDR, "cluster-cidr", o.ControllerManager.ClusterCIDR, "CIDR of pod IPs; each node gets a /24 of it")
 	fs.DurationVar(&o.ControllerManager.NodeMonitorGracePeriod, "node-monitor-grace-period", o.ControllerManager.NodeMonitorGracePeriod, "How long a node may go without renewing its Lease before it is marked NotReady")
+	fs.StringVar(&o.Kubelet.HostnameOverride, "node-name", o.Kubelet.HostnameOverride, "Name of the local agent's node (default: the hostname)")
+	fs.StringVar(&o.Kubelet.NodeIP, "node-ip", o.Kubelet.NodeIP, "IP address the local agent's node reports")
 	fs.StringSliceVar(&o.ControllerManager.Controllers, "controllers", o.ControllerManager.Controllers, "Controllers to run ('*' for all, 'foo' to enable, '-foo' to disable)")
 }
 

@@ -1,0 +1,175 @@
+package kubelet
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+)
+
+// podWorker owns one pod: a goroutine that syncs the pod's containers with
+// its spec whenever the pod changes and every ResyncPeriod, and tears the
+// pod down when it is deleted.
+type podWorker struct {
+	k      *Kubelet
+	uid    types.UID
+	signal chan struct{}
+
+	mu   chanMutex
+	pod  *corev1.Pod
+	gone bool
+
+	// State owned by the worker goroutine.
+	waiting    map[string]waitReason
+	backoff    map[string]time.Duration
+	imgBackoff map[string]time.Time // no image pull before this
+	imgDelay   map[string]time.Duration
+	probes     map[string]*probeState
+	lastWrite  *corev1.PodStatus
+	// lastWriteUID is the pod lastWrite went to (a static pod's mirror changes).
+	lastWriteUID types.UID
+	startTime    time.Time
+	// lastChange is when this worker last changed the pod in the runtime;
+	// it reads no runtime snapshot older than that.
+	lastChange time.Time
+}
+
+// waitReason is why a container is not running (ErrImagePull, CrashLoopBackOff, ...).
+type waitReason struct{ reason, message string }
+
+// chanMutex is a mutex that is a channel, so it never needs a zero-value check.
+type chanMutex chan struct{}
+
+func (m chanMutex) lock()   { m <- struct{}{} }
+func (m chanMutex) unlock() { <-m }
+
+// podChanged dispatches an added or updated pod to its worker.
+func (k *Kubelet) podChanged(o any) {
+	pod, ok := o.(*corev1.Pod)
+	if !ok || isMirror(pod) {
+		return
+	}
+	k.dispatch(pod, false)
+}
+
+// podDeleted tells the pod's worker the pod is gone from the API server.
+func (k *Kubelet) podDeleted(o any) {
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = d.Obj
+	}
+	pod, ok := o.(*corev1.Pod)
+	if !ok || isMirror(pod) {
+		return
+	}
+	k.dispatch(pod, true)
+}
+
+// dispatch hands pod to its worker, starting one when needed.
+func (k *Kubelet) dispatch(pod *corev1.Pod, gone bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	w := k.workers[pod.UID]
+	if w == nil {
+		if k.stopped || gone && !k.hasRuntimePod(pod.UID) {
+			return
+		}
+		w = &podWorker{k: k, uid: pod.UID, signal: make(chan struct{}, 1), mu: make(chanMutex, 1),
+			waiting: map[string]waitReason{}, backoff: map[string]time.Duration{},
+			imgBackoff: map[string]time.Time{}, imgDelay: map[string]time.Duration{}, probes: map[string]*probeState{}}
+		w.pod = pod // before the goroutine starts: it syncs at once
+		k.workers[pod.UID] = w
+		k.wg.Add(1)
+		go w.run(k.ctx)
+	}
+	w.update(pod, gone)
+}
+
+func (w *podWorker) update(pod *corev1.Pod, gone bool) {
+	w.mu.lock()
+	w.pod, w.gone = pod, w.gone || gone
+	w.mu.unlock()
+	select {
+	case w.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (w *podWorker) snapshot() (*corev1.Pod, bool) {
+	w.mu.lock()
+	defer w.mu.unlock()
+	return w.pod, w.gone
+}
+
+// run syncs until the pod is finished with or ctx is cancelled.
+func (w *podWorker) run(ctx context.Context) {
+	defer w.k.wg.Done()
+	defer w.k.removeWorker(w.uid)
+	next := time.Duration(0)
+	for {
+		t := time.NewTimer(next)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-w.signal:
+		case <-t.C:
+		}
+		t.Stop()
+		pod, gone := w.snapshot()
+		var done bool
+		next, done = w.sync(ctx, pod, gone)
+		if done {
+			return
+		}
+	}
+}
+
+func (k *Kubelet) removeWorker(uid types.UID) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.workers, uid)
+}
+
+// sync does one pass over the pod; it returns when to look again, or done
+// when the pod is torn down and the worker may exit.
+func (w *podWorker) sync(ctx context.Context, pod *corev1.Pod, gone bool) (time.Duration, bool) {
+	log := w.k.log.With("pod", pod.Namespace+"/"+pod.Name)
+	if gone || pod.DeletionTimestamp != nil {
+		if err := w.k.killPod(ctx, pod, gracePeriod(pod), "Stopping container"); err != nil {
+			log.Warn("kill pod", "err", err)
+			return time.Second, false
+		}
+		w.k.removeVolumes(pod)
+		if !gone && !isStatic(pod) {
+			if err := w.k.confirmDeletion(ctx, pod); err != nil {
+				log.Warn("confirm pod deletion", "err", err)
+				return time.Second, false
+			}
+		}
+		return 0, true
+	}
+	if isStatic(pod) {
+		if m := w.k.static.mirrorOf(pod); m != nil {
+			pod = pod.DeepCopy()
+			pod.Status = m.Status // the mirror holds the static pod's status
+		}
+	}
+	next, err := w.syncPod(ctx, pod)
+	if err != nil && ctx.Err() == nil {
+		log.Warn("sync pod", "err", err)
+	}
+	return next, false
+}
+
+// gracePeriod is the pod's deletion grace period, else its spec's, else 30 s.
+func gracePeriod(pod *corev1.Pod) int64 {
+	if pod.DeletionGracePeriodSeconds != nil {
+		return *pod.DeletionGracePeriodSeconds
+	}
+	if pod.Spec.TerminationGracePeriodSeconds != nil {
+		return *pod.Spec.TerminationGracePeriodSeconds
+	}
+	return 30
+}
