@@ -72,7 +72,7 @@ func TestEvictsFromTaintedNode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mk("brief", corev1.Toleration{Key: "example.com/broken", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: secs(1)})
+	mk("brief", corev1.Toleration{Key: "example.com/broken", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: secs(3)})
 	mk("forever", corev1.Toleration{Key: "example.com/broken", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute})
 	mk("none")
 	n, _ := env.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
@@ -86,10 +86,12 @@ func TestEvictsFromTaintedNode(t *testing.T) {
 		return apierrors.IsNotFound(err) || err == nil && p.DeletionTimestamp != nil
 	}
 	controllertest.Eventually(t, 5*time.Second, func() (bool, string) { return evicted("none"), "untolerating pod not evicted" })
-	if evicted("brief") {
-		t.Fatal("pod tolerating 1s evicted at once")
+	// On a loaded machine noticing the first eviction can itself take a while: only an eviction
+	// well inside the 3s toleration is wrong.
+	if evicted("brief") && time.Since(now.Time) < 2*time.Second {
+		t.Fatal("pod tolerating 3s evicted at once")
 	}
-	controllertest.Eventually(t, 5*time.Second, func() (bool, string) { return evicted("brief"), "pod not evicted after its 1s" })
+	controllertest.Eventually(t, 10*time.Second, func() (bool, string) { return evicted("brief"), "pod not evicted after its 3s" })
 	if evicted("forever") {
 		t.Fatal("pod tolerating forever evicted")
 	}
