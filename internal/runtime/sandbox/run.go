@@ -98,8 +98,12 @@ func (m *Manager) Stop(id string) error {
 		return fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	m.teardown(sb)
+	// Get and List copy sandboxes under m.mu, so the state changes under it too.
+	m.mu.Lock()
 	sb.State = NotReady
-	return m.save(sb)
+	cp := *sb
+	m.mu.Unlock()
+	return m.save(&cp)
 }
 
 func (m *Manager) teardown(sb *Sandbox) {
