@@ -82,15 +82,9 @@ func (c *Controller) Start(ctx context.Context) error { return c.loop.Start(ctx)
 
 // Reconcile makes the namespace named key carry the current bundle.
 func (c *Controller) Reconcile(ctx context.Context, key string) error {
-	ns, err := c.nsl.Get(key)
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
+	_, active, err := controller.ActiveNamespace(c.nsl, key)
+	if err != nil || !active {
 		return err
-	}
-	if ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil {
-		return nil
 	}
 	want := map[string]string{Key: string(c.cfg.RootCA)}
 	cm, err := c.cml.ConfigMaps(key).Get(ConfigMapName)

@@ -75,15 +75,9 @@ func (c *Controller) Start(ctx context.Context) error { return c.loop.Start(ctx)
 
 // Reconcile creates the default ServiceAccount of the namespace named key when it is missing.
 func (c *Controller) Reconcile(ctx context.Context, key string) error {
-	ns, err := c.nsl.Get(key)
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
+	_, active, err := controller.ActiveNamespace(c.nsl, key)
+	if err != nil || !active {
 		return err
-	}
-	if ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil {
-		return nil
 	}
 	if _, err := c.sal.ServiceAccounts(key).Get(Default); err == nil {
 		return nil
