@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -16,17 +17,25 @@ import (
 	"k8s.io/streaming/pkg/httpstream/spdy"
 )
 
-// execProtocols are the remotecommand versions served, preferred first.
-var execProtocols = []string{remotecommand.StreamProtocolV4Name, remotecommand.StreamProtocolV3Name, remotecommand.StreamProtocolV2Name}
+// spdyExecProtocols are the remotecommand versions served over SPDY,
+// preferred first.
+func spdyExecProtocols() []string {
+	return []string{remotecommand.StreamProtocolV4Name, remotecommand.StreamProtocolV3Name, remotecommand.StreamProtocolV2Name}
+}
 
 // streamWait bounds how long the client may take to open its streams.
 const streamWait = 30 * time.Second
+
+// idleTimeout ends a streaming session that has seen no traffic (the
+// clients' pings count) for this long.
+const idleTimeout = 4 * time.Hour
 
 type execStreams struct {
 	errorStream, stdin, stdout, stderr, resize httpstream.Stream
 }
 
-// serveExec serves exec and attach URLs; both speak remotecommand.
+// serveExec serves exec and attach URLs; both speak remotecommand, over
+// SPDY or over WebSocket as the request's Upgrade header asks.
 func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 	v, _ := s.take(r.PathValue("token"))
 	req := asExec(v)
@@ -35,22 +44,31 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, attach := v.(*runtimeapi.AttachRequest)
-	proto, err := httpstream.Handshake(r, w, execProtocols)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+	if isWebSocket(r) {
+		s.serveExecWebSocket(w, r, req, attach)
+	} else {
+		s.serveExecSPDY(w, r, req, attach)
 	}
-	incoming := make(chan httpstream.Stream, 8)
-	conn := spdy.NewResponseUpgrader().UpgradeResponse(w, r, func(st httpstream.Stream, _ <-chan struct{}) error {
-		incoming <- st
-		return nil
-	})
+}
+
+// serveExecSPDY runs an exec or attach over SPDY: the client opens one
+// stream per stdio stream, resize and error; the outcome goes on the error
+// stream.
+func (s *Server) serveExecSPDY(w http.ResponseWriter, r *http.Request, req *runtimeapi.ExecRequest, attach bool) {
+	proto, err := httpstream.Handshake(r, w, spdyExecProtocols())
+	if err != nil {
+		return // Handshake has answered the client
+	}
+	q := newStreamQueue()
+	defer q.stop()
+	conn := spdy.NewResponseUpgrader().UpgradeResponse(w, r, q.accept)
 	if conn == nil {
 		return // the upgrader answered the error
 	}
 	defer conn.Close()
-	conn.SetIdleTimeout(4 * time.Hour)
-	st, err := collectExecStreams(incoming, req, proto)
+	defer s.sessions.hold(conn)()
+	conn.SetIdleTimeout(idleTimeout)
+	st, err := collectExecStreams(q.streams, req, proto)
 	if err != nil {
 		s.log.Warn("exec streams", "err", err)
 		return
@@ -64,19 +82,22 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 		}
 	}()
-	var code int
-	if attach {
-		err = s.cfg.Runtime.Attach(ctx, req.GetContainerId(), st.streams(req.GetTty()))
-	} else {
-		code, err = s.cfg.Runtime.Exec(ctx, req.GetContainerId(), req.GetCmd(), st.streams(req.GetTty()))
-	}
+	code, err := s.run(ctx, req, attach, st.streams(req.GetTty()))
 	for _, out := range []httpstream.Stream{st.stdout, st.stderr} {
 		if out != nil {
 			_ = out.Close()
 		}
 	}
-	writeStatus(st.errorStream, proto, code, err)
+	writeStatus(st.errorStream, proto == remotecommand.StreamProtocolV4Name, code, err)
 	_ = st.errorStream.Close()
+}
+
+// run runs an exec, or an attach (which has no exit code), to its end.
+func (s *Server) run(ctx context.Context, req *runtimeapi.ExecRequest, attach bool, st Streams) (int, error) {
+	if attach {
+		return 0, s.cfg.Runtime.Attach(ctx, req.GetContainerId(), st)
+	}
+	return s.cfg.Runtime.Exec(ctx, req.GetContainerId(), req.GetCmd(), st)
 }
 
 // asExec views an attach request as an exec request without a command.
@@ -148,35 +169,47 @@ func (st *execStreams) streams(tty bool) Streams {
 		out.Stderr = st.stderr
 	}
 	if st.resize != nil {
-		ch := make(chan TermSize, 4)
-		go decodeResizes(st.resize, ch)
-		out.Resize = ch
+		out.Resize = resizes(st.resize)
 	}
 	return out
 }
 
-// decodeResizes reads the client's JSON terminal sizes until it closes the stream.
-func decodeResizes(s httpstream.Stream, ch chan<- TermSize) {
-	defer close(ch)
-	dec := json.NewDecoder(s)
-	for {
-		var size struct{ Width, Height uint16 } // the client's JSON resize message
-		if err := dec.Decode(&size); err != nil {
-			return
+// resizes decodes the client's JSON terminal sizes ({"Width":..,"Height":..})
+// until r ends. It never blocks the connection on a slow consumer: when the
+// buffer is full the oldest pending size is dropped, the newest kept.
+func resizes(r io.Reader) <-chan TermSize {
+	ch := make(chan TermSize, 4)
+	go func() {
+		defer close(ch)
+		dec := json.NewDecoder(r)
+		for {
+			var size TermSize
+			if err := dec.Decode(&size); err != nil {
+				return
+			}
+			select {
+			case ch <- size:
+			default:
+				select {
+				case <-ch:
+				default:
+				}
+				ch <- size // only this goroutine sends, and there is room now
+			}
 		}
-		ch <- TermSize{Width: size.Width, Height: size.Height}
-	}
+	}()
+	return ch
 }
 
 // writeStatus reports the outcome on the error stream: a metav1.Status
-// for v4, plain text for older protocols (nothing on success).
-func writeStatus(s httpstream.Stream, proto string, code int, err error) {
-	if proto != remotecommand.StreamProtocolV4Name {
+// (v4 and later), or plain text for older protocols (nothing on success).
+func writeStatus(w io.Writer, asStatus bool, code int, err error) {
+	if !asStatus {
 		switch {
 		case err != nil:
-			fmt.Fprint(s, err.Error())
+			fmt.Fprint(w, err.Error())
 		case code != 0:
-			fmt.Fprintf(s, "command terminated with non-zero exit code: %d", code)
+			fmt.Fprintf(w, "command terminated with non-zero exit code: %d", code)
 		}
 		return
 	}
@@ -189,5 +222,5 @@ func writeStatus(s httpstream.Stream, proto string, code int, err error) {
 			Message: fmt.Sprintf("command terminated with non-zero exit code: %d", code),
 			Details: &metav1.StatusDetails{Causes: []metav1.StatusCause{{Type: "ExitCode", Message: strconv.Itoa(code)}}}}
 	}
-	_ = json.NewEncoder(s).Encode(st)
+	_ = json.NewEncoder(w).Encode(st)
 }

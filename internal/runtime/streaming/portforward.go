@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/portforward"
@@ -14,8 +14,8 @@ import (
 	"k8s.io/streaming/pkg/httpstream/spdy"
 )
 
-// servePortForward accepts (error, data) stream pairs, one pair per
-// forwarded connection, until the client hangs up.
+// servePortForward serves portforward.k8s.io: over SPDY, or over SPDY
+// tunnelled in a WebSocket when the request upgrades to WebSocket.
 func (s *Server) servePortForward(w http.ResponseWriter, r *http.Request) {
 	v, ok := s.take(r.PathValue("token"))
 	req, isPF := v.(*runtimeapi.PortForwardRequest)
@@ -23,22 +23,35 @@ func (s *Server) servePortForward(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown or expired port-forward URL", http.StatusNotFound)
 		return
 	}
+	if isWebSocket(r) {
+		s.servePortForwardTunnel(w, r, req)
+		return
+	}
 	if _, err := httpstream.Handshake(r, w, []string{portforward.PortForwardV1Name}); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return // Handshake has answered the client
 	}
-	incoming := make(chan httpstream.Stream, 8)
-	conn := spdy.NewResponseUpgrader().UpgradeResponse(w, r, func(st httpstream.Stream, _ <-chan struct{}) error {
-		incoming <- st
-		return nil
-	})
+	q := newStreamQueue()
+	defer q.stop()
+	conn := spdy.NewResponseUpgrader().UpgradeResponse(w, r, q.accept)
 	if conn == nil {
-		return
+		return // the upgrader answered the error
 	}
-	defer conn.Close()
-	conn.SetIdleTimeout(4 * time.Hour)
+	s.forwardStreams(conn, q.streams, req.GetPodSandboxId())
+}
+
+// forwardStreams pairs the client's (error, data) streams, one pair per
+// forwarded connection, and forwards each pair until the client hangs up.
+// Forwards still running when the session ends are cancelled and waited for.
+func (s *Server) forwardStreams(conn httpstream.Connection, incoming <-chan httpstream.Stream, sandboxID string) {
+	defer s.sessions.hold(conn)()
+	conn.SetIdleTimeout(idleTimeout)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	var forwards sync.WaitGroup
+	defer func() {
+		cancel()
+		_ = conn.Close() // resets the streams of forwards that ignore ctx
+		forwards.Wait()
+	}()
 	pairs := map[string]*streamPair{}
 	for {
 		select {
@@ -54,7 +67,7 @@ func (s *Server) servePortForward(w http.ResponseWriter, r *http.Request) {
 			p.add(st)
 			if p.complete() {
 				delete(pairs, id)
-				go s.forward(ctx, req.GetPodSandboxId(), p)
+				forwards.Go(func() { s.forward(ctx, sandboxID, p) })
 			}
 		}
 	}

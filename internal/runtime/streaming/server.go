@@ -1,11 +1,25 @@
-// Package streaming serves the CRI's streaming calls (Exec, PortForward)
-// the way the kubelet expects: GetExec/GetPortForward hand out a one-time
-// URL on this server; the client (the kubelet's proxy, crictl, kubectl)
-// upgrades a request to that URL to SPDY and runs the remotecommand
-// (v2–v4.channel.k8s.io) or portforward.k8s.io protocol over it.
+// Package streaming serves the CRI's streaming calls (Exec, Attach,
+// PortForward) the way the kubelet expects: GetExec/GetAttach/GetPortForward
+// hand out a one-time URL on this server; the client (the kubelet's proxy,
+// crictl, kubectl) upgrades a request to that URL and runs the remotecommand
+// or portforward.k8s.io protocol over it. The same URL speaks two
+// transports, chosen by the request's Upgrade header:
+//
+//   - SPDY/3.1: remotecommand v2–v4.channel.k8s.io (one SPDY stream per
+//     stdin/stdout/stderr/error/resize), portforward.k8s.io (an error and a
+//     data stream per forwarded connection).
+//   - WebSocket (kubectl 1.29+ tries it first): exec and attach speak the
+//     channel protocols v5/v4.channel.k8s.io (and the older channel.k8s.io,
+//     base64 variants), one channel byte in front of every message;
+//     port-forward ("SPDY/3.1+portforward.k8s.io") tunnels the very same
+//     SPDY session through the WebSocket's binary messages.
+//
+// The flow:
 //
 //	Exec RPC ──► GetExec ──► http://127.0.0.1:port/exec/<token>   (attach: /attach/<token>)
-//	client ──POST+Upgrade──► serveExec ──► Runtime.Exec(streams) ──► status on the error stream
+//	client ──Upgrade: SPDY/3.1──► serveExec ──► Runtime.Exec(streams) ──► status on the error stream
+//	client ──Upgrade: websocket─► serveExecWebSocket ──► Runtime.Exec(channels) ──► status on channel 3, close
+//	client ──Upgrade: websocket─► servePortForwardTunnel ──► SPDY over the WebSocket ──► Runtime.PortForward
 package streaming
 
 import (
@@ -64,8 +78,9 @@ type Server struct {
 	ln  net.Listener
 	log *slog.Logger
 
-	mu      sync.Mutex
-	pending map[string]pending
+	mu       sync.Mutex
+	pending  map[string]pending
+	sessions sessions
 }
 
 type pending struct {
@@ -100,7 +115,8 @@ func (s *Server) Close() error { return s.ln.Close() }
 // URL is the server's base URL.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
-// Start serves until ctx is cancelled.
+// Start serves until ctx is cancelled, then ends the sessions in progress
+// and returns once their handlers have.
 func (s *Server) Start(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /exec/{token}", s.serveExec)
@@ -109,12 +125,19 @@ func (s *Server) Start(ctx context.Context) error {
 	mux.HandleFunc("GET /attach/{token}", s.serveExec)
 	mux.HandleFunc("POST /portforward/{token}", s.servePortForward)
 	mux.HandleFunc("GET /portforward/{token}", s.servePortForward)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s.sessions.counted(mux), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
 	go func() {
-		<-ctx.Done()
-		_ = srv.Close() // hijacked streams end with their connections
+		select {
+		case <-ctx.Done():
+		case <-served:
+		}
+		_ = srv.Close()
 	}()
-	if err := srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+	err := srv.Serve(s.ln)
+	close(served)
+	s.sessions.end() // upgraded connections outlive srv.Close
+	if !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

@@ -30,7 +30,12 @@ type hostRuntime struct{}
 func (hostRuntime) Exec(ctx context.Context, _ string, cmd []string, s Streams) (int, error) {
 	c := exec.CommandContext(ctx, cmd[0], cmd[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = s.Stdin, s.Stdout, s.Stderr
-	err := c.Run()
+	var err error
+	if s.TTY {
+		err = runOnPTY(c, s)
+	} else {
+		err = c.Run()
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return ee.ExitCode(), nil
@@ -45,13 +50,18 @@ func (hostRuntime) Attach(ctx context.Context, _ string, s Streams) error {
 	return c.Run()
 }
 
-func (hostRuntime) PortForward(_ context.Context, _ string, port int32, stream io.ReadWriteCloser) error {
+func (hostRuntime) PortForward(ctx context.Context, _ string, port int32, stream io.ReadWriteCloser) error {
 	conn, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(port))))
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	go func() { _, _ = io.Copy(conn, stream) }()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	go func() {
+		_, _ = io.Copy(conn, stream)
+		_ = conn.(*net.TCPConn).CloseWrite() // the client is done sending
+	}()
 	_, err = io.Copy(stream, conn)
 	return err
 }
@@ -113,9 +123,14 @@ func TestExec(t *testing.T) {
 				t.Errorf("exec = out %q err %q code %d, %v", stdout.String(), stderr.String(), code, err)
 			}
 			// The URL is single use.
-			if again, _ := http.Post(resp.Url, "", nil); again == nil || again.StatusCode != http.StatusNotFound {
-				t.Errorf("second use of the URL: %v", again)
+			again, err := http.Post(resp.Url, "", nil)
+			if err != nil || again.StatusCode != http.StatusNotFound {
+				t.Errorf("second use of the URL: %v, %v", again, err)
 			}
+			if again != nil {
+				again.Body.Close()
+			}
+			http.DefaultClient.CloseIdleConnections()
 		})
 	}
 }
