@@ -126,7 +126,7 @@ func TestDiscoveryClient(t *testing.T) {
 			t.Errorf("%s: %+v, want short name %s", key, r, shortName)
 		}
 	}
-	for _, sub := range []string{"v1/pods/status", "v1/pods/binding", "v1/pods/eviction", "apps/v1/deployments/scale"} {
+	for _, sub := range []string{"v1/pods/status", "v1/pods/binding", "v1/pods/eviction", "apps/v1/deployments/scale", "v1/serviceaccounts/token"} {
 		if _, ok := found[sub]; !ok {
 			t.Errorf("subresource %s not discovered", sub)
 		}

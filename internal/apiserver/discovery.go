@@ -126,6 +126,9 @@ func apiResources(res *resource) []metav1.APIResource {
 	if res.eviction {
 		sub("eviction", "Eviction", "policy", "v1", verbsCreate)
 	}
+	if res.token {
+		sub("token", "TokenRequest", "authentication.k8s.io", "v1", verbsCreate)
+	}
 	if res.finalize {
 		sub("finalize", res.gvk.Kind, "", "", verbsFinaliz)
 	}

@@ -30,6 +30,8 @@ type resource struct {
 	categories []string
 	// subresources served besides the object itself.
 	status, scale, binding, eviction, finalize bool
+	// token: serviceaccounts/token (TokenRequest), served by token.go.
+	token bool
 	// connect: the pod subresources served by the kubelet (log, exec, attach, portforward);
 	// proxy: nodes/<name>/proxy.
 	connect, proxy bool
@@ -82,7 +84,7 @@ func resourceTable() []*resource {
 		{gvk: core.WithKind("Endpoints"), plural: "endpoints", namespaced: true, shortNames: []string{"ep"}},
 		{gvk: core.WithKind("ConfigMap"), plural: "configmaps", namespaced: true, shortNames: []string{"cm"}},
 		{gvk: core.WithKind("Secret"), plural: "secrets", namespaced: true, fields: secretFields},
-		{gvk: core.WithKind("ServiceAccount"), plural: "serviceaccounts", namespaced: true, shortNames: []string{"sa"}},
+		{gvk: core.WithKind("ServiceAccount"), plural: "serviceaccounts", namespaced: true, shortNames: []string{"sa"}, token: true},
 		{gvk: core.WithKind("Event"), plural: "events", namespaced: true, shortNames: []string{"ev"}, fields: coreEventFields},
 		{gvk: core.WithKind("PersistentVolume"), plural: "persistentvolumes", shortNames: []string{"pv"}, status: true, fields: pvFields},
 		{gvk: core.WithKind("PersistentVolumeClaim"), plural: "persistentvolumeclaims", namespaced: true, shortNames: []string{"pvc"}, status: true},

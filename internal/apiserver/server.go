@@ -54,6 +54,9 @@ type Config struct {
 	KubeletClient *tls.Config
 	// Extra serves non-resource paths (such as /openapi/) before the API's own routes.
 	Extra map[string]http.Handler
+	// ServiceAccounts configures service-account tokens: the TokenRequest API, their
+	// authentication (ahead of Authenticator) and OIDC discovery (see token.go).
+	ServiceAccounts ServiceAccountTokens
 
 	ServiceCIDR    string // default 10.43.0.0/16
 	NodePortRange  [2]int // default 30000-32767
@@ -122,6 +125,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.alloc = alloc
 	if s.openapi, err = s.openAPIHandler(); err != nil {
+		return nil, err
+	}
+	if err := s.enableServiceAccountTokens(); err != nil {
 		return nil, err
 	}
 	s.handler = s.buildHandler()

@@ -142,34 +142,6 @@ func (k *Kubelet) downwardFiles(pod *corev1.Pod, items []corev1.DownwardAPIVolum
 	return out, nil
 }
 
-// cachedToken reuses a service account token until 80% of its life passed.
-func (k *Kubelet) cachedToken(ctx context.Context, pod *corev1.Pod, p *corev1.ServiceAccountTokenProjection) ([]byte, error) {
-	key := string(pod.UID) + "/" + p.Path
-	k.mu.Lock()
-	t, ok := k.tokens[key]
-	k.mu.Unlock()
-	if ok && time.Now().Before(t.refresh) {
-		return t.token, nil
-	}
-	tok, err := k.serviceAccountToken(ctx, pod, p)
-	if err != nil {
-		return nil, err
-	}
-	life := time.Hour
-	if p.ExpirationSeconds != nil {
-		life = time.Duration(*p.ExpirationSeconds) * time.Second
-	}
-	k.mu.Lock()
-	k.tokens[key] = cachedToken{token: tok, refresh: time.Now().Add(life * 8 / 10)}
-	k.mu.Unlock()
-	return tok, nil
-}
-
-type cachedToken struct {
-	token   []byte
-	refresh time.Time
-}
-
 // writeAtomic makes dir hold exactly files, swapping a new timestamped
 // directory in through the ..data symlink so readers never see a mix (the
 // upstream atomic writer's layout: key -> ..data/key, ..data -> ..<ts>).

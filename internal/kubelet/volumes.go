@@ -6,15 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -196,49 +191,5 @@ func (k *Kubelet) removeVolumes(pod *corev1.Pod) {
 		}
 	}
 	_ = os.RemoveAll(filepath.Join(k.cfg.RootDir, "pods", string(pod.UID)))
-}
-
-// serviceAccountToken asks the API server for a bound token (TokenRequest).
-func (k *Kubelet) serviceAccountToken(ctx context.Context, pod *corev1.Pod, p *corev1.ServiceAccountTokenProjection) ([]byte, error) {
-	sa := pod.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
-	exp := int64(3600)
-	if p.ExpirationSeconds != nil {
-		exp = *p.ExpirationSeconds
-	}
-	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
-		ExpirationSeconds: &exp,
-		BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
-	}}
-	if p.Audience != "" {
-		tr.Spec.Audiences = []string{p.Audience}
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	resp, err := k.client.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, sa, tr, metav1.CreateOptions{})
-	if err == nil {
-		return []byte(strings.TrimSpace(resp.Status.Token)), nil
-	}
-	if !apierrors.IsNotFound(err) && !apierrors.IsMethodNotSupported(err) {
-		return nil, fmt.Errorf("request service account token: %w", err)
-	}
-	return k.legacyToken(pod.Namespace, sa), nil
-}
-
-// PlaceholderToken is mounted as a service account token when the API
-// server serves no TokenRequest and holds no token Secret for the account.
-const PlaceholderToken = "klite-placeholder-service-account-token"
-
-// legacyToken is the token of a kubernetes.io/service-account-token Secret
-// of the account, else PlaceholderToken.
-func (k *Kubelet) legacyToken(ns, sa string) []byte {
-	secrets, _ := k.secrets.Secrets(ns).List(labels.Everything())
-	for _, s := range secrets {
-		if s.Type == corev1.SecretTypeServiceAccountToken && s.Annotations[corev1.ServiceAccountNameKey] == sa && len(s.Data["token"]) > 0 {
-			return s.Data["token"]
-		}
-	}
-	return []byte(PlaceholderToken)
+	k.forgetTokens(pod.UID)
 }

@@ -1,5 +1,6 @@
 // Package auth holds the API server's authentication and authorization stages: who is calling
-// (x509 client certificates, static bearer tokens) and whether they may do what they ask.
+// (x509 client certificates, static bearer tokens, service-account tokens) and whether they may
+// do what they ask. It also signs service-account tokens (TokenIssuer) for the TokenRequest API.
 package auth
 
 import (
@@ -17,6 +18,8 @@ type User struct {
 	Name   string
 	UID    string
 	Groups []string
+	// Extra carries additional attributes, such as a service-account token's pod name and uid.
+	Extra map[string][]string
 }
 
 // Authenticator identifies the caller of a request. ok is false when the request carries no

@@ -25,6 +25,7 @@ type Options struct {
 	WriteKubeconfig     string
 	AdvertiseAddress    string
 	ShutdownGracePeriod int
+	ServiceAccount      ServiceAccountOptions
 }
 
 // DefaultDataDir is /var/lib/klite for root and ~/.klite otherwise.
@@ -63,6 +64,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.WriteKubeconfig, "write-kubeconfig", o.WriteKubeconfig, "Also write the admin kubeconfig to this path")
 	fs.StringVar(&o.AdvertiseAddress, "advertise-address", o.AdvertiseAddress, "Address clients use to reach this server (default: bind address, or 127.0.0.1 when binding all)")
 	fs.IntVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "Seconds to let in-flight requests finish on SIGTERM")
+	o.ServiceAccount.addFlags(fs)
 }
 
 // Validate checks the options.
