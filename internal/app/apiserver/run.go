@@ -53,6 +53,10 @@ func Run(ctx context.Context, o *Options, logger *slog.Logger, onReady func(Read
 	if err != nil {
 		return err
 	}
+	saTokens, err := o.ServiceAccount.tokens(certDir)
+	if err != nil {
+		return err
+	}
 	store, err := etcd.Dial(ctx, o.EtcdServers)
 	if err != nil {
 		return err
@@ -63,9 +67,9 @@ func Run(ctx context.Context, o *Options, logger *slog.Logger, onReady func(Read
 	if err != nil {
 		return err
 	}
-	api, err := apiserver.New(apiserver.Config{
+	api, err := newWithAdmission(ctx, apiserver.Config{
 		Storage: store, Authenticator: authn, ServiceCIDR: o.ServiceClusterIPs, NodePortRange: ports, Logger: logger,
-		Tables: printers.ToTable, KubeletClient: kubeletClient,
+		Tables: printers.ToTable, KubeletClient: kubeletClient, ServiceAccounts: saTokens,
 	})
 	if err != nil {
 		return err

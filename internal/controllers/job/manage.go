@@ -25,7 +25,10 @@ func (p *pass) manage(ctx context.Context) error {
 		sort.Slice(victims, func(i, j int) bool { return victims[j].CreationTimestamp.Before(&victims[i].CreationTimestamp) })
 		return p.deletePods(ctx, victims[:have-want])
 	}
-	if have == want {
+	if p.replaceOnlyFailed() {
+		have += p.terminating // a terminating pod keeps its place until it has failed
+	}
+	if have >= want {
 		return nil
 	}
 	if wait := p.backoffRemaining(); wait > 0 {
@@ -79,7 +82,17 @@ func (p *pass) newIndexes(n int) []int {
 		return out
 	}
 	taken := p.succeededIndexes()
-	for _, pod := range p.active {
+	for i := range p.failedIndexes {
+		taken[i] = true
+	}
+	holding := p.active
+	if p.replaceOnlyFailed() {
+		holding = append(append([]*corev1.Pod(nil), p.active...), p.terminatingPods...)
+	}
+	for _, pod := range holding {
+		if pod == nil {
+			continue
+		}
 		if i, ok := podIndex(pod); ok {
 			taken[i] = true
 		}

@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -26,12 +27,16 @@ type pass struct {
 	key string
 	now time.Time
 
-	active, succeeded, failed []*corev1.Pod
+	active, succeeded, failed []*corev1.Pod // failed: those that count (podFailurePolicy)
 	terminating               int32
 	requeue                   time.Duration
+
+	terminatingPods []*corev1.Pod
+	policyFailure   string       // a FailJob rule's message, when one matched
+	failedIndexes   map[int]bool // indexes failed for good (backoffLimitPerIndex)
 }
 
-// sort files the pods by state.
+// sort files the pods by state, then applies the pod failure policy to the failed ones.
 func (p *pass) sort(pods []*corev1.Pod) {
 	for _, pod := range pods {
 		switch {
@@ -41,10 +46,12 @@ func (p *pass) sort(pods []*corev1.Pod) {
 			p.failed = append(p.failed, pod)
 		case pod.DeletionTimestamp != nil:
 			p.terminating++
+			p.terminatingPods = append(p.terminatingPods, pod)
 		default:
 			p.active = append(p.active, pod)
 		}
 	}
+	p.classifyFailures()
 }
 
 func (p *pass) run(ctx context.Context) error {
@@ -82,7 +89,16 @@ func (p *pass) failure() (string, string) {
 	if cond := condition(p.job, batchv1.JobFailureTarget); cond != nil && cond.Status == corev1.ConditionTrue {
 		return cond.Reason, cond.Message
 	}
+	if p.policyFailure != "" {
+		return reasonPodFailurePolicy, p.policyFailure
+	}
+	if reason, msg := p.indexFailure(); reason != "" {
+		return reason, msg
+	}
 	limit := int32(6)
+	if p.job.Spec.BackoffLimitPerIndex != nil {
+		limit = math.MaxInt32
+	}
 	if p.job.Spec.BackoffLimit != nil {
 		limit = *p.job.Spec.BackoffLimit
 	}
@@ -177,7 +193,7 @@ func (p *pass) wantActive() int32 {
 	case n < 0:
 		return par
 	case p.indexed():
-		return min(par, n-int32(len(p.succeededIndexes())))
+		return max(0, min(par, n-int32(len(p.succeededIndexes())+len(p.failedIndexes))))
 	default:
 		return max(0, min(par, n-int32(len(p.succeeded))))
 	}
@@ -201,6 +217,10 @@ func (p *pass) writeStatus(ctx context.Context) error {
 	st.Ready, st.Terminating = &ready, &p.terminating
 	if p.indexed() {
 		st.CompletedIndexes = formatIndexes(p.succeededIndexes())
+	}
+	if p.job.Spec.BackoffLimitPerIndex != nil {
+		failed := formatIndexes(p.failedIndexes)
+		st.FailedIndexes = &failed
 	}
 	old, err := p.c.jobs.Jobs(p.job.Namespace).Get(p.job.Name)
 	if err != nil || equality.Semantic.DeepEqual(old.Status, *st) {

@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -59,10 +58,9 @@ func New(cfg Config) (*Controller, error) {
 		cfg.Resync = 5 * time.Minute
 	}
 	c := &Controller{cfg: cfg, quotas: cfg.Quotas.Lister()}
-	infs := []cache.SharedIndexInformer{cfg.Pods.Informer(), cfg.Services.Informer(), cfg.ConfigMaps.Informer(),
-		cfg.Secrets.Informer(), cfg.Claims.Informer(), cfg.ReplicationControllers.Informer()}
+	watched := c.watched()
 	synced := []cache.InformerSynced{cfg.Quotas.Informer().HasSynced}
-	for _, inf := range infs {
+	for _, inf := range watched {
 		synced = append(synced, inf.HasSynced)
 	}
 	loop, err := controller.New(controller.Config{Name: Name, Reconciler: c, Workers: 2, Logger: cfg.Logger, Synced: synced})
@@ -70,24 +68,8 @@ func New(cfg Config) (*Controller, error) {
 		return nil, err
 	}
 	c.loop = loop
-	if _, err := cfg.Quotas.Informer().AddEventHandler(loop.Handler()); err != nil {
+	if err := c.addHandlers(watched); err != nil {
 		return nil, err
-	}
-	byNamespace := func(o any) {
-		if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
-			o = t.Obj
-		}
-		if m, ok := o.(metav1.Object); ok {
-			qs, _ := c.quotas.ResourceQuotas(m.GetNamespace()).List(labels.Everything())
-			for _, q := range qs {
-				loop.Enqueue(q)
-			}
-		}
-	}
-	for _, inf := range infs {
-		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: byNamespace, UpdateFunc: func(_, o any) { byNamespace(o) }, DeleteFunc: byNamespace}); err != nil {
-			return nil, err
-		}
 	}
 	return c, nil
 }
@@ -105,7 +87,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	used, err := c.usage(q)
+	used, err := c.usage(ctx, q)
 	if err != nil {
 		return err
 	}

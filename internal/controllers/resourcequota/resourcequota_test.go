@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,16 +18,77 @@ var env *controllertest.Env
 
 func TestMain(m *testing.M) { controllertest.Main(m, &env) }
 
-func TestUsageTracksNamespaceContent(t *testing.T) {
-	ns := env.Namespace(t)
+func startController(t *testing.T) {
+	t.Helper()
 	f := env.Factory()
 	c, err := New(Config{Client: env.Client, Quotas: f.Core().V1().ResourceQuotas(), Pods: f.Core().V1().Pods(), Services: f.Core().V1().Services(),
 		ConfigMaps: f.Core().V1().ConfigMaps(), Secrets: f.Core().V1().Secrets(), Claims: f.Core().V1().PersistentVolumeClaims(),
-		ReplicationControllers: f.Core().V1().ReplicationControllers()})
+		ReplicationControllers: f.Core().V1().ReplicationControllers(), Resync: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	controllertest.Run(t, f, c)
+}
+
+// waitUsed waits until quota name in ns reports exactly want as status.used.
+func waitUsed(t *testing.T, ns, name string, want map[corev1.ResourceName]string) {
+	t.Helper()
+	controllertest.Eventually(t, 10*time.Second, func() (bool, string) {
+		q, err := env.Client.CoreV1().ResourceQuotas(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		for k, v := range want {
+			got, ok := q.Status.Used[k]
+			if !ok || got.Cmp(resource.MustParse(v)) != 0 {
+				return false, fmt.Sprintf("%s used %s, want %s (all %v)", k, got.String(), v, q.Status.Used)
+			}
+		}
+		return len(q.Status.Used) == len(want), fmt.Sprintf("used %v, want %v", q.Status.Used, want)
+	})
+}
+
+func TestScopesServicesAndOtherResources(t *testing.T) {
+	ns := env.Namespace(t)
+	startController(t)
+	ctx := context.Background()
+	mk := func(name string, hard corev1.ResourceList, scopes ...corev1.ResourceQuotaScope) {
+		q := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.ResourceQuotaSpec{Hard: hard, Scopes: scopes}}
+		if _, err := env.Client.CoreV1().ResourceQuotas(ns).Create(ctx, q, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("all", corev1.ResourceList{"count/deployments.apps": resource.MustParse("5"), "services.nodeports": resource.MustParse("5"), "resourcequotas": resource.MustParse("5")})
+	mk("besteffort", corev1.ResourceList{"pods": resource.MustParse("5")}, corev1.ResourceQuotaScopeBestEffort)
+	for _, p := range []*corev1.Pod{
+		{ObjectMeta: metav1.ObjectMeta{Name: "be"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "burst"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x",
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1m")}}}}}},
+	} {
+		if _, err := env.Client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "np"}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort,
+		Ports: []corev1.ServicePort{{Name: "a", Port: 80}, {Name: "b", Port: 81}}}}
+	if _, err := env.Client.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	one := int32(1)
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: appsv1.DeploymentSpec{Replicas: &one,
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}}}}}
+	if _, err := env.Client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUsed(t, ns, "all", map[corev1.ResourceName]string{"count/deployments.apps": "1", "services.nodeports": "2", "resourcequotas": "2"})
+	waitUsed(t, ns, "besteffort", map[corev1.ResourceName]string{"pods": "1"})
+}
+
+func TestUsageTracksNamespaceContent(t *testing.T) {
+	ns := env.Namespace(t)
+	startController(t)
 	ctx := context.Background()
 	hard := corev1.ResourceList{"pods": resource.MustParse("5"), "requests.cpu": resource.MustParse("2"), "limits.memory": resource.MustParse("1Gi"),
 		"configmaps": resource.MustParse("10"), "count/secrets": resource.MustParse("5"), "requests.storage": resource.MustParse("10Gi")}

@@ -1,170 +1,145 @@
 package resourcequota
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/klite/klite/internal/controllers/resourcequota/usage"
 )
 
-// usage computes status.used for the resources q limits (those it can count).
-func (c *Controller) usage(q *corev1.ResourceQuota) (corev1.ResourceList, error) {
-	ns := q.Namespace
-	all := labels.Everything()
-	pods, err := c.cfg.Pods.Lister().Pods(ns).List(all)
+// usage computes status.used for the resources q limits: it sums usage.Of over the namespace's
+// objects of every kind the controller watches that q selects, then counts any other
+// count/<resource>.<group> it limits by listing that resource.
+func (c *Controller) usage(ctx context.Context, q *corev1.ResourceQuota) (corev1.ResourceList, error) {
+	total := corev1.ResourceList{}
+	objs, err := c.namespaceObjects(q.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	var counted []*corev1.Pod
-	for _, p := range pods {
-		if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed && matchesScopes(q, p) {
-			counted = append(counted, p)
-		}
-	}
-	svcs, _ := c.cfg.Services.Lister().Services(ns).List(all)
-	cms, _ := c.cfg.ConfigMaps.Lister().ConfigMaps(ns).List(all)
-	secrets, _ := c.cfg.Secrets.Lister().Secrets(ns).List(all)
-	claims, _ := c.cfg.Claims.Lister().PersistentVolumeClaims(ns).List(all)
-	rcs, _ := c.cfg.ReplicationControllers.Lister().ReplicationControllers(ns).List(all)
-	quotas, _ := c.quotas.ResourceQuotas(ns).List(all)
-	counts := map[string]int{
-		"pods": len(counted), "services": len(svcs), "configmaps": len(cms), "secrets": len(secrets),
-		"persistentvolumeclaims": len(claims), "replicationcontrollers": len(rcs), "resourcequotas": len(quotas),
-	}
-	for _, s := range svcs {
-		switch s.Spec.Type {
-		case corev1.ServiceTypeLoadBalancer:
-			counts["services.loadbalancers"]++
-			counts["services.nodeports"]++
-		case corev1.ServiceTypeNodePort:
-			counts["services.nodeports"]++
+	for gr, list := range objs {
+		for _, o := range list {
+			if usage.Matches(q, o) {
+				usage.Add(total, usage.Of(gr, o))
+			}
 		}
 	}
 	used := corev1.ResourceList{}
 	for name := range q.Spec.Hard {
-		if v, ok := value(string(name), counts, counted, claims); ok {
+		if v, ok := total[name]; ok {
+			used[name] = v
+			continue
+		}
+		v, ok, err := c.zeroOrCount(ctx, q, name, objs)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			used[name] = v
 		}
 	}
 	return used, nil
 }
 
-// value is the usage of one quota resource name, if known.
-func value(name string, counts map[string]int, pods []*corev1.Pod, claims []*corev1.PersistentVolumeClaim) (resource.Quantity, bool) {
-	if n, ok := counts[name]; ok {
-		return *resource.NewQuantity(int64(n), resource.DecimalSI), true
+// zeroOrCount is the usage of a name nothing in the watched kinds added to: zero for names
+// usage tracks, or a live count for count/<resource>.<group> of a kind the controller does
+// not watch. ok is false for names nobody can count.
+func (c *Controller) zeroOrCount(ctx context.Context, q *corev1.ResourceQuota, name corev1.ResourceName, objs map[schema.GroupResource][]runtime.Object) (resource.Quantity, bool, error) {
+	zero := *resource.NewQuantity(0, resource.DecimalSI)
+	res, isCount := strings.CutPrefix(string(name), "count/")
+	if !isCount {
+		return zero, usage.Tracked(name), nil
 	}
-	if res, ok := strings.CutPrefix(name, "count/"); ok {
-		if n, ok := counts[res]; ok {
-			return *resource.NewQuantity(int64(n), resource.DecimalSI), true
-		}
-		return resource.Quantity{}, false
+	gr := schema.ParseGroupResource(res)
+	if _, watched := objs[gr]; watched || usage.Scoped(q) {
+		return zero, true, nil
 	}
-	switch name {
-	case "cpu", "requests.cpu":
-		return podSum(pods, corev1.ResourceCPU, false), true
-	case "memory", "requests.memory":
-		return podSum(pods, corev1.ResourceMemory, false), true
-	case "limits.cpu":
-		return podSum(pods, corev1.ResourceCPU, true), true
-	case "limits.memory":
-		return podSum(pods, corev1.ResourceMemory, true), true
-	case "requests.storage":
-		return claimSum(claims, ""), true
+	n, err := c.countLive(ctx, q.Namespace, gr)
+	if err != nil {
+		return zero, false, fmt.Errorf("count %s: %w", gr, err)
 	}
-	if class, ok := strings.CutSuffix(name, ".storageclass.storage.k8s.io/requests.storage"); ok {
-		return claimSum(claims, class), true
-	}
-	if class, ok := strings.CutSuffix(name, ".storageclass.storage.k8s.io/persistentvolumeclaims"); ok {
-		n := 0
-		for _, c := range claims {
-			if c.Spec.StorageClassName != nil && *c.Spec.StorageClassName == class {
-				n++
-			}
-		}
-		return *resource.NewQuantity(int64(n), resource.DecimalSI), true
-	}
-	return resource.Quantity{}, false
+	return *resource.NewQuantity(n, resource.DecimalSI), true, nil
 }
 
-// podSum adds up a resource's requests (or limits) over pods: per pod the larger of the sum
-// over containers and the largest init container.
-func podSum(pods []*corev1.Pod, r corev1.ResourceName, limits bool) resource.Quantity {
-	total := resource.Quantity{Format: resource.DecimalSI}
-	if r == corev1.ResourceMemory {
-		total.Format = resource.BinarySI
-	}
-	pick := func(c corev1.Container) corev1.ResourceList {
-		if limits {
-			return c.Resources.Limits
-		}
-		return c.Resources.Requests
+// namespaceObjects lists the namespace's objects of the watched kinds, by resource.
+func (c *Controller) namespaceObjects(ns string) (map[schema.GroupResource][]runtime.Object, error) {
+	all := labels.Everything()
+	out := map[schema.GroupResource][]runtime.Object{}
+	core := func(r string) schema.GroupResource { return schema.GroupResource{Resource: r} }
+	pods, err := c.cfg.Pods.Lister().Pods(ns).List(all)
+	if err != nil {
+		return nil, err
 	}
 	for _, p := range pods {
-		sum := resource.Quantity{}
-		for _, c := range p.Spec.Containers {
-			if q, ok := pick(c)[r]; ok {
-				sum.Add(q)
-			}
-		}
-		for _, c := range p.Spec.InitContainers {
-			if q, ok := pick(c)[r]; ok && q.Cmp(sum) > 0 {
-				sum = q.DeepCopy()
-			}
-		}
-		total.Add(sum)
+		out[core("pods")] = append(out[core("pods")], p)
 	}
-	return total
+	svcs, _ := c.cfg.Services.Lister().Services(ns).List(all)
+	for _, o := range svcs {
+		out[core("services")] = append(out[core("services")], o)
+	}
+	cms, _ := c.cfg.ConfigMaps.Lister().ConfigMaps(ns).List(all)
+	for _, o := range cms {
+		out[core("configmaps")] = append(out[core("configmaps")], o)
+	}
+	secrets, _ := c.cfg.Secrets.Lister().Secrets(ns).List(all)
+	for _, o := range secrets {
+		out[core("secrets")] = append(out[core("secrets")], o)
+	}
+	claims, _ := c.cfg.Claims.Lister().PersistentVolumeClaims(ns).List(all)
+	for _, o := range claims {
+		out[core("persistentvolumeclaims")] = append(out[core("persistentvolumeclaims")], o)
+	}
+	rcs, _ := c.cfg.ReplicationControllers.Lister().ReplicationControllers(ns).List(all)
+	for _, o := range rcs {
+		out[core("replicationcontrollers")] = append(out[core("replicationcontrollers")], o)
+	}
+	quotas, _ := c.quotas.ResourceQuotas(ns).List(all)
+	for _, o := range quotas {
+		out[core("resourcequotas")] = append(out[core("resourcequotas")], o)
+	}
+	for _, r := range []string{"pods", "services", "configmaps", "secrets", "persistentvolumeclaims", "replicationcontrollers", "resourcequotas"} {
+		if out[core(r)] == nil {
+			out[core(r)] = []runtime.Object{}
+		}
+	}
+	return out, nil
 }
 
-// claimSum adds up storage requests of claims (of one class when class is set).
-func claimSum(claims []*corev1.PersistentVolumeClaim, class string) resource.Quantity {
-	total := resource.Quantity{Format: resource.BinarySI}
-	for _, c := range claims {
-		if class != "" && (c.Spec.StorageClassName == nil || *c.Spec.StorageClassName != class) {
-			continue
+// countLive counts a namespace's objects of any served resource, listing only their metadata.
+func (c *Controller) countLive(ctx context.Context, ns string, gr schema.GroupResource) (int64, error) {
+	path := "/api/v1"
+	if gr.Group != "" {
+		groups, err := c.cfg.Client.Discovery().ServerGroups()
+		if err != nil {
+			return 0, err
 		}
-		if q, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
-			total.Add(q)
+		path = ""
+		for _, g := range groups.Groups {
+			if g.Name == gr.Group {
+				path = "/apis/" + g.PreferredVersion.GroupVersion
+			}
 		}
-	}
-	return total
-}
-
-// matchesScopes applies the pod scopes klite understands (Terminating, NotTerminating,
-// BestEffort, NotBestEffort).
-func matchesScopes(q *corev1.ResourceQuota, p *corev1.Pod) bool {
-	for _, s := range q.Spec.Scopes {
-		terminating := p.Spec.ActiveDeadlineSeconds != nil
-		best := bestEffort(p)
-		switch s {
-		case corev1.ResourceQuotaScopeTerminating:
-			if !terminating {
-				return false
-			}
-		case corev1.ResourceQuotaScopeNotTerminating:
-			if terminating {
-				return false
-			}
-		case corev1.ResourceQuotaScopeBestEffort:
-			if !best {
-				return false
-			}
-		case corev1.ResourceQuotaScopeNotBestEffort:
-			if best {
-				return false
-			}
+		if path == "" {
+			return 0, fmt.Errorf("group %q is not served", gr.Group)
 		}
 	}
-	return true
-}
-
-func bestEffort(p *corev1.Pod) bool {
-	for _, c := range append(append([]corev1.Container(nil), p.Spec.InitContainers...), p.Spec.Containers...) {
-		if len(c.Resources.Requests) > 0 || len(c.Resources.Limits) > 0 {
-			return false
-		}
+	var list struct {
+		Items []struct{} `json:"items"`
 	}
-	return true
+	raw, err := c.cfg.Client.Discovery().RESTClient().Get().AbsPath(path, "namespaces", ns, gr.Resource).
+		SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json").DoRaw(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return 0, err
+	}
+	return int64(len(list.Items)), nil
 }
