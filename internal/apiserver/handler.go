@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -147,14 +148,31 @@ func (s *Server) authorize(r *http.Request, ri requestInfo) error {
 		return apierrors.NewInternalError(err)
 	}
 	if !ok {
-		name := ""
-		if a.User != nil {
-			name = a.User.Name
-		}
 		return apierrors.NewForbidden(schema.GroupResource{Group: ri.group, Resource: ri.resource}, ri.name,
-			fmt.Errorf("User %q cannot %s resource %q in API group %q: %s", name, ri.verb, ri.resource, ri.group, reason))
+			errors.New(forbiddenMessage(a, reason)))
 	}
 	return nil
+}
+
+// forbiddenMessage says who may not do what, where, in upstream's words.
+func forbiddenMessage(a auth.Attributes, reason string) string {
+	user := ""
+	if a.User != nil {
+		user = a.User.Name
+	}
+	resource := a.Resource
+	if a.Subresource != "" {
+		resource += "/" + a.Subresource
+	}
+	scope := "at the cluster scope"
+	if a.Namespace != "" {
+		scope = fmt.Sprintf("in the namespace %q", a.Namespace)
+	}
+	msg := fmt.Sprintf("User %q cannot %s resource %q in API group %q %s", user, a.Verb, resource, a.Group, scope)
+	if reason != "" {
+		msg += ": " + reason
+	}
+	return msg
 }
 
 // serveResource dispatches on verb and subresource.

@@ -1,6 +1,7 @@
 package apiserver_test
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/klite/klite/internal/apiserver"
 	"github.com/klite/klite/internal/apiserver/apiservertest"
+	"github.com/klite/klite/internal/apiserver/auth"
 )
 
 // TestPodLogsAreProxiedToTheKubelet checks the API server's half of `kubectl logs`: it finds the
@@ -73,5 +75,42 @@ func TestPodLogsAreProxiedToTheKubelet(t *testing.T) {
 	_, err = c.Client.CoreV1().Pods("default").GetLogs("pending", &corev1.PodLogOptions{}).DoRaw(ctx(t))
 	if !apierrors.IsBadRequest(err) {
 		t.Fatalf("logs of an unscheduled pod: %v, want BadRequest", err)
+	}
+}
+
+// verbDenier refuses one verb on one subresource and allows everything else.
+type verbDenier struct{ verb, sub string }
+
+func (d verbDenier) Authorize(_ context.Context, a auth.Attributes) (bool, string, error) {
+	if a.Verb == d.verb && a.Subresource == d.sub {
+		return false, "denied by test", nil
+	}
+	return true, "", nil
+}
+
+// TestWebSocketExecNeedsCreate checks that a WebSocket exec, which kubectl opens with GET, is
+// authorised as create: a user who may only read pods cannot exec through the back door.
+func TestWebSocketExecNeedsCreate(t *testing.T) {
+	c := apiservertest.StartT(t, apiservertest.Options{Configure: func(cfg *apiserver.Config) {
+		cfg.Authorizer = verbDenier{verb: "create", sub: "exec"}
+	}})
+	req, err := http.NewRequest(http.MethodGet, c.HTTP.URL+"/api/v1/namespaces/default/pods/web/exec?command=ls&stdout=true", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+apiservertest.Token)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	req.Header.Set("Sec-WebSocket-Protocol", "v5.channel.k8s.io")
+	resp, err := c.HTTP.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), `cannot create resource \"pods/exec\" in API group \"\" in the namespace \"default\": denied by test`) {
+		t.Fatalf("WebSocket exec without create permission: %d %s", resp.StatusCode, body)
 	}
 }

@@ -58,7 +58,20 @@ func parseResourcePath(r *http.Request) (requestInfo, bool) {
 		ri.subresource = parts[2]
 	}
 	ri.verb = verbOf(r, ri.name != "", watchPath)
+	if ri.verb == "get" && isStreamingSubresource(ri.resource, ri.subresource) && isWebSocketUpgrade(r) {
+		// kubectl opens exec, attach and port-forward WebSockets with GET; authorise them as the
+		// create they are, as upstream does, so that read-only users cannot exec.
+		ri.verb = "create"
+	}
 	return ri, true
+}
+
+func isStreamingSubresource(resource, sub string) bool {
+	return resource == "pods" && (sub == "exec" || sub == "attach" || sub == "portforward")
+}
+
+func isWebSocketUpgrade(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
 func isNamespaceSubresource(s string) bool { return s == "status" || s == "finalize" }

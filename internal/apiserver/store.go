@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -21,6 +22,44 @@ type store struct {
 	codec *codec
 	cache *watchcache.Cache
 	root  string // "/registry/<resource>/"
+	// written holds copies of the objects this server just wrote, for the watch cache to take
+	// instead of decoding the same object back from the event's JSON.
+	written handoff
+}
+
+// handoff passes objects from the write path to the watch cache by key and revision. Encoding
+// an object to JSON and decoding it back yields the same wire form (metav1.Time and MicroTime
+// truncate in JSON and protobuf alike), so the cache may serve the written copy. Entries the cache
+// never takes (a write whose event it missed while relisting) are dropped when the map is full.
+type handoff struct {
+	mu   sync.Mutex
+	objs map[handoffKey]runtime.Object
+}
+
+type handoffKey struct {
+	key string
+	rev int64
+}
+
+// handoffMax bounds the objects waiting for the cache; it only lags behind by a few writes.
+const handoffMax = 256
+
+func (h *handoff) put(key string, rev int64, obj runtime.Object) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.objs == nil || len(h.objs) >= handoffMax {
+		h.objs = make(map[handoffKey]runtime.Object)
+	}
+	h.objs[handoffKey{key, rev}] = obj
+}
+
+func (h *handoff) take(key string, rev int64) runtime.Object {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	k := handoffKey{key, rev}
+	obj := h.objs[k]
+	delete(h.objs, k)
+	return obj
 }
 
 func newStore(res *resource, kv storage.Interface, c *codec, history int) *store {
@@ -49,9 +88,12 @@ func (s *store) prefix(ns string) string {
 }
 
 func (s *store) decodeEntry(key string, value []byte, rev int64) (*watchcache.Entry, error) {
-	obj, err := s.decode(value, rev)
-	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", key, err)
+	obj := s.written.take(key, rev)
+	if obj == nil {
+		var err error
+		if obj, err = s.decode(value, rev); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", key, err)
+		}
 	}
 	m, _ := meta.Accessor(obj)
 	fields := map[string]string{"metadata.name": m.GetName()}
@@ -86,12 +128,25 @@ func (s *store) create(ctx context.Context, obj runtime.Object) (runtime.Object,
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
-	rev, err := s.kv.Create(ctx, s.key(m.GetNamespace(), m.GetName()), data)
+	key := s.key(m.GetNamespace(), m.GetName())
+	rev, err := s.kv.Create(ctx, key, data)
 	if err != nil {
 		return nil, s.apiError(err, m.GetName())
 	}
 	m.SetResourceVersion(strconv.FormatInt(rev, 10))
+	s.handOff(key, rev, obj)
 	return obj, nil
+}
+
+// handOff gives the watch cache a private copy of an object just stored at rev, in its served
+// kind with its resourceVersion set, as decodeEntry would produce it.
+func (s *store) handOff(key string, rev int64, obj runtime.Object) {
+	if s.res.storedAs != nil {
+		return
+	}
+	c := obj.DeepCopyObject()
+	c.GetObjectKind().SetGroupVersionKind(s.res.gvk)
+	s.written.put(key, rev, c)
 }
 
 // errRetry asks guaranteedUpdate to read the object again and call the update function anew.
@@ -134,6 +189,7 @@ func (s *store) guaranteedUpdate(ctx context.Context, ns, name string, fn func(c
 		}
 		m, _ := meta.Accessor(next)
 		m.SetResourceVersion(strconv.FormatInt(newRev, 10))
+		s.handOff(s.key(ns, name), newRev, next)
 		return next, false, nil
 	}
 }

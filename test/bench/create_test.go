@@ -17,7 +17,10 @@ import (
 type createResult struct {
 	n                   int
 	klite, etcd, getTxn time.Duration
-	payloadBytes        int
+	// kliteCPU and etcdCPU are the process's CPU time (user+system) over each phase: the API
+	// phase includes client-go, the server and etcd; the raw phase the etcd client and etcd.
+	kliteCPU, etcdCPU time.Duration
+	payloadBytes      int
 }
 
 func (r createResult) kliteRate() float64 { return rate(r.n, r.klite) }
@@ -32,6 +35,8 @@ func (r createResult) report(b *testing.B) {
 	b.ReportMetric(r.ratio(), "ratio")
 	b.ReportMetric(rate(r.n, r.getTxn), "etcd-get+txn/s")
 	b.ReportMetric(float64(r.payloadBytes), "payload-B")
+	b.ReportMetric(float64(r.kliteCPU.Microseconds())/float64(r.n), "klite-cpu-us/op")
+	b.ReportMetric(float64(r.etcdCPU.Microseconds())/float64(r.n), "etcd-cpu-us/op")
 }
 
 // kinds are the resources the create benchmark writes.
@@ -50,13 +55,17 @@ func measureCreates(tb testing.TB, b *testing.B, e *env, kind string, protobuf b
 	create := e.createFunc(ctx, kind, ns, protobuf)
 	var kd time.Duration
 	var err error
+	cpu0 := cpuTime()
 	timed(b, func() { kd, err = parallel(n, workers, create) })
+	kliteCPU := cpuTime() - cpu0
 	if err != nil {
 		tb.Fatalf("create %s through the API: %v", kind, err)
 	}
 	payload := e.storedValue(tb, fmt.Sprintf("/registry/%s/%s/obj-0", kind, ns))
 	raw := fmt.Sprintf("/bench/%s/%s/", kind, ns)
+	cpu0 = cpuTime()
 	ed, err := parallel(n, workers, func(i int) error { return rawCreate(ctx, e.etcd, fmt.Sprintf("%sobj-%d", raw, i), payload) })
+	etcdCPU := cpuTime() - cpu0
 	if err != nil {
 		tb.Fatalf("raw etcd create: %v", err)
 	}
@@ -70,7 +79,7 @@ func measureCreates(tb testing.TB, b *testing.B, e *env, kind string, protobuf b
 	if err != nil {
 		tb.Fatalf("raw etcd get+create: %v", err)
 	}
-	return createResult{n: n, klite: kd, etcd: ed, getTxn: gd, payloadBytes: len(payload)}
+	return createResult{n: n, klite: kd, etcd: ed, getTxn: gd, kliteCPU: kliteCPU, etcdCPU: etcdCPU, payloadBytes: len(payload)}
 }
 
 // createFunc returns a function that creates object i of kind in ns through client-go.

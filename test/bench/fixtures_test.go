@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,6 +162,15 @@ func parallel(n, workers int, do func(i int) error) (time.Duration, error) {
 }
 
 // timed runs f with b's timer (when b is not nil) covering exactly f.
+// cpuTime is the CPU time (user and system) this process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func timed(b *testing.B, f func()) {
 	if b != nil {
 		b.ResetTimer()

@@ -71,8 +71,12 @@ func startServer(tb testing.TB, bin string) *serverProcess {
 	tb.Helper()
 	dir := tb.TempDir()
 	p := &serverProcess{log: &bytes.Buffer{}, exited: make(chan error, 1)}
-	p.cmd = exec.Command(bin, "server", "--data-dir", dir, "--bind-address", "127.0.0.1", "--secure-port", freePort(tb),
-		"--etcd-client-port", freePort(tb), "--etcd-peer-port", freePort(tb), "--disable-agent")
+	args := []string{"server", "--data-dir", dir, "--bind-address", "127.0.0.1", "--secure-port", freePort(tb),
+		"--etcd-client-port", freePort(tb), "--etcd-peer-port", freePort(tb), "--disable-agent"}
+	// KLITE_BENCH_SERVER_ARGS adds flags, e.g. "--disable scheduler,controller-manager" to
+	// measure the API server and etcd alone.
+	args = append(args, strings.Fields(os.Getenv("KLITE_BENCH_SERVER_ARGS"))...)
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		tb.Fatalf("start klite server: %v", err)
