@@ -61,6 +61,20 @@ type Config struct {
 	// ClusterDNS and ClusterDomain go into pods' resolv.conf.
 	ClusterDNS    []string
 	ClusterDomain string
+	// EvictionHard are the hard eviction thresholds (nil: DefaultEvictionHard;
+	// empty: none). EvictionMonitoringPeriod (10 s) paces stats sampling,
+	// eviction and image GC checks; a pressure condition stays
+	// EvictionPressureTransitionPeriod (5 min) after it was last observed.
+	EvictionHard                     []Threshold
+	EvictionMonitoringPeriod         time.Duration
+	EvictionPressureTransitionPeriod time.Duration
+	// Image GC: every ImageGCPeriod (5 min), when the image filesystem is at
+	// least ImageGCHighThresholdPercent (85) full, unused images first seen
+	// ImageMinimumGCAge (2 min) ago are removed, least recently used first,
+	// until it is below ImageGCLowThresholdPercent (80). A high threshold of
+	// 100 disables image GC.
+	ImageGCHighThresholdPercent, ImageGCLowThresholdPercent int
+	ImageMinimumGCAge, ImageGCPeriod                        time.Duration
 	// Dial reaches pod IPs for httpGet and tcpSocket probes (default net.Dialer).
 	Dial   func(ctx context.Context, network, addr string) (net.Conn, error)
 	Logger *slog.Logger
@@ -91,6 +105,11 @@ type Kubelet struct {
 	stopped bool // no new workers once Start is ending
 	static  *staticPods
 	ctx     context.Context
+	started time.Time
+	// Stats, eviction and image GC (stats.go, evictor.go, imagegc.go).
+	rates    cpuRates
+	pressure pressure
+	imageGC  *imageGC
 	// shutdown waits for the informers' goroutines.
 	shutdown []func()
 }
@@ -104,9 +123,14 @@ func New(cfg Config) (*Kubelet, error) {
 		return nil, errors.New("kubelet: node name and root dir are required")
 	}
 	setDefaults(&cfg)
+	if err := validateGC(cfg); err != nil {
+		return nil, err
+	}
 	k := &Kubelet{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeName), client: cfg.Client,
 		runtime: cfg.Runtime, images: cfg.Images, workers: map[types.UID]*podWorker{}, tokens: map[string]cachedToken{}}
 	k.cache = newRuntimeCache(cfg.Runtime)
+	k.started = time.Now()
+	k.imageGC = k.newImageGC()
 	k.nodeIP = cfg.NodeIP
 	if k.nodeIP == "" {
 		k.nodeIP = defaultNodeIP()
@@ -135,6 +159,28 @@ func setDefaults(cfg *Config) {
 	if cfg.Dial == nil {
 		cfg.Dial = (&net.Dialer{}).DialContext
 	}
+	if cfg.EvictionHard == nil {
+		cfg.EvictionHard, _ = ParseThresholds(DefaultEvictionHard)
+	}
+	defaultDur(&cfg.EvictionMonitoringPeriod, 10*time.Second)
+	defaultDur(&cfg.EvictionPressureTransitionPeriod, 5*time.Minute)
+	defaultDur(&cfg.ImageMinimumGCAge, DefaultImageMinimumGCAge)
+	defaultDur(&cfg.ImageGCPeriod, 5*time.Minute)
+	if cfg.ImageGCHighThresholdPercent == 0 {
+		cfg.ImageGCHighThresholdPercent = DefaultImageGCHighThresholdPercent
+	}
+	if cfg.ImageGCLowThresholdPercent == 0 {
+		cfg.ImageGCLowThresholdPercent = DefaultImageGCLowThresholdPercent
+	}
+}
+
+// validateGC checks the image GC thresholds (after defaulting).
+func validateGC(cfg Config) error {
+	hi, lo := cfg.ImageGCHighThresholdPercent, cfg.ImageGCLowThresholdPercent
+	if hi < 0 || hi > 100 || lo < 0 || lo > 100 || lo > hi {
+		return fmt.Errorf("kubelet: image GC thresholds must satisfy 0 <= low (%d) <= high (%d) <= 100", lo, hi)
+	}
+	return nil
 }
 
 func defaultDur(d *time.Duration, v time.Duration) {
@@ -181,6 +227,7 @@ func (k *Kubelet) Start(ctx context.Context) error {
 	run(k.runNode)
 	run(k.static.run)
 	run(k.housekeeping)
+	run(k.runEviction)
 	if srv != nil {
 		run(srv.run)
 	}

@@ -223,13 +223,20 @@ func (k *Kubelet) nodeConditions(ctx context.Context) []corev1.NodeCondition {
 		ready = corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionFalse,
 			Reason: "KubeletNotReady", Message: "container runtime is down: " + err.Error()}
 	}
+	now, tp := time.Now(), k.cfg.EvictionPressureTransitionPeriod
+	cond := func(t corev1.NodeConditionType, reasonOK, msgOK, reasonBad, msgBad string) corev1.NodeCondition {
+		if k.pressure.under(t, now, tp) {
+			return corev1.NodeCondition{Type: t, Status: corev1.ConditionTrue, Reason: reasonBad, Message: msgBad}
+		}
+		return corev1.NodeCondition{Type: t, Status: corev1.ConditionFalse, Reason: reasonOK, Message: msgOK}
+	}
 	return []corev1.NodeCondition{
-		{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientMemory",
-			Message: "kubelet has sufficient memory available"},
-		{Type: corev1.NodeDiskPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasNoDiskPressure",
-			Message: "kubelet has no disk pressure"},
-		{Type: corev1.NodePIDPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientPID",
-			Message: "kubelet has sufficient PID available"},
+		cond(corev1.NodeMemoryPressure, "KubeletHasSufficientMemory", "kubelet has sufficient memory available",
+			"KubeletHasInsufficientMemory", "kubelet has insufficient memory available"),
+		cond(corev1.NodeDiskPressure, "KubeletHasNoDiskPressure", "kubelet has no disk pressure",
+			"KubeletHasDiskPressure", "kubelet has disk pressure"),
+		cond(corev1.NodePIDPressure, "KubeletHasSufficientPID", "kubelet has sufficient PID available",
+			"KubeletHasInsufficientPID", "kubelet has insufficient PID available"),
 		ready,
 	}
 }
@@ -278,6 +285,9 @@ func (k *Kubelet) renewLease(ctx context.Context) error {
 	_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
 	return err
 }
+
+// DefaultNodeIP is the node IP a kubelet without Config.NodeIP reports.
+func DefaultNodeIP() string { return defaultNodeIP() }
 
 // defaultNodeIP is the address of the interface holding the default route,
 // or the first non-loopback IPv4 address.

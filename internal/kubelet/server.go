@@ -36,8 +36,12 @@ import (
 //	GET|POST /exec/{ns}/{pod}/{container}?command=..      SPDY upgrade (stdin, stdout, stderr, tty)
 //	GET|POST /attach/{ns}/{pod}/{container}               SPDY upgrade
 //	GET|POST /portForward/{ns}/{pod}                      SPDY upgrade
+//	GET  /stats/summary                                   stats/v1alpha1 Summary (stats.go)
+//	GET  /metrics/resource                                resource metrics, Prometheus text (metrics.go)
 //
 // exec, attach and portForward are proxied to the CRI's streaming server.
+// With a client CA every request is authenticated by its client
+// certificate and authorised (auth.go).
 type server struct {
 	k   *Kubelet
 	srv *http.Server
@@ -61,7 +65,12 @@ func (k *Kubelet) newServer() (*server, error) {
 	mux.HandleFunc("/exec/{ns}/{pod}/{container}", s.stream("exec"))
 	mux.HandleFunc("/attach/{ns}/{pod}/{container}", s.stream("attach"))
 	mux.HandleFunc("/portForward/{ns}/{pod}", s.stream("portForward"))
-	s.srv = &http.Server{Handler: mux, TLSConfig: tlsCfg, ReadHeaderTimeout: 30 * time.Second}
+	mux.HandleFunc("GET /stats/summary", s.summary)
+	mux.HandleFunc("GET /metrics/resource", s.resourceMetrics)
+	if k.cfg.ClientCAFile == "" {
+		k.log.Warn("kubelet API serves unauthenticated clients: no --client-ca-file")
+	}
+	s.srv = &http.Server{Handler: withAuth(mux, k.cfg.ClientCAFile != ""), TLSConfig: tlsCfg, ReadHeaderTimeout: 30 * time.Second}
 	return s, nil
 }
 
@@ -110,8 +119,11 @@ func (k *Kubelet) serverTLS() (*tls.Config, error) {
 			return nil, err
 		}
 		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pem)
-		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client CA file %s holds no certificate", k.cfg.ClientCAFile)
+		}
+		// Verified when given; a request without one gets 401 (withAuth).
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.VerifyClientCertIfGiven
 	}
 	return cfg, nil
 }

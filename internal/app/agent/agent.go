@@ -111,5 +111,16 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	return appkubelet.Run(ctx, cfg, o.Kubelet)
+	return appkubelet.Run(ctx, cfg, o.kubeletOptions())
+}
+
+// kubeletOptions are the kubelet's options: unless --client-ca-file says
+// otherwise, the kubelet API trusts clients signed by the cluster CA
+// (--ca-file), which signs the API server's kubelet client certificate.
+func (o *Options) kubeletOptions() *appkubelet.Options {
+	ko := *o.Kubelet
+	if ko.ClientCAFile == "" {
+		ko.ClientCAFile = o.CAFile
+	}
+	return &ko
 }

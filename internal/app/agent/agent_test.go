@@ -57,6 +57,40 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestKubeletClientCA: the agent's kubelet API trusts clients signed by the
+// cluster CA it was given, unless --client-ca-file says otherwise; the
+// eviction and image GC flags reach the kubelet.
+func TestKubeletClientCA(t *testing.T) {
+	cases := []struct {
+		name, caFile, clientCA, want string
+	}{
+		{"from --ca-file", "/srv/ca.crt", "", "/srv/ca.crt"},
+		{"explicit --client-ca-file wins", "/srv/ca.crt", "/other/ca.crt", "/other/ca.crt"},
+		{"insecure join: none", "", "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := NewOptions()
+			o.CAFile, o.Kubelet.ClientCAFile = tc.caFile, tc.clientCA
+			if got := o.kubeletOptions().ClientCAFile; got != tc.want {
+				t.Errorf("kubelet --client-ca-file = %q, want %q", got, tc.want)
+			}
+			if o.Kubelet.ClientCAFile != tc.clientCA {
+				t.Error("kubeletOptions changed the agent's options")
+			}
+		})
+	}
+	fs := pflag.NewFlagSet("agent", pflag.ContinueOnError)
+	o := NewOptions()
+	o.AddFlags(fs)
+	if err := fs.Parse([]string{"--eviction-hard=memory.available<1000Ti", "--image-gc-high-threshold=50", "--image-gc-low-threshold=40"}); err != nil {
+		t.Fatal(err)
+	}
+	if o.Kubelet.EvictionHard != "memory.available<1000Ti" || o.Kubelet.ImageGCHighThresholdPercent != 50 || o.Kubelet.ImageGCLowThresholdPercent != 40 {
+		t.Errorf("agent flags did not reach the kubelet options: %+v", o.Kubelet)
+	}
+}
+
 // TestAgentJoins: an agent with the server URL, a token and the server's
 // CA registers its node and renews its lease.
 func TestAgentJoins(t *testing.T) {

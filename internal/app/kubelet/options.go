@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	appruntime "github.com/klite/klite/internal/app/runtime"
+	"github.com/klite/klite/internal/kubelet"
 )
 
 // Options are `klite kubelet`'s flags.
@@ -42,6 +43,12 @@ type Options struct {
 	TLSPrivateKeyFile         string
 	ClientCAFile              string
 	NodeStatusUpdateFrequency time.Duration
+	// EvictionHard is upstream's --eviction-hard ("memory.available<100Mi,...").
+	EvictionHard                     string
+	EvictionPressureTransitionPeriod time.Duration
+	ImageGCHighThresholdPercent      int
+	ImageGCLowThresholdPercent       int
+	ImageMinimumGCAge                time.Duration
 
 	// Runtime configures the in-process runtime (its --root and --listen
 	// default to <data-dir>/runtime and <data-dir>/run/klite-cri.sock).
@@ -51,7 +58,10 @@ type Options struct {
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{DataDir: defaultDataDir(), MaxPods: 110, ClusterDomain: "cluster.local",
-		Address: "0.0.0.0", Port: 10250, NodeStatusUpdateFrequency: time.Minute, Runtime: appruntime.NewOptions()}
+		Address: "0.0.0.0", Port: 10250, NodeStatusUpdateFrequency: time.Minute, Runtime: appruntime.NewOptions(),
+		EvictionHard: kubelet.DefaultEvictionHard, EvictionPressureTransitionPeriod: 5 * time.Minute,
+		ImageGCHighThresholdPercent: kubelet.DefaultImageGCHighThresholdPercent,
+		ImageGCLowThresholdPercent:  kubelet.DefaultImageGCLowThresholdPercent, ImageMinimumGCAge: kubelet.DefaultImageMinimumGCAge}
 }
 
 func defaultDataDir() string {
@@ -86,6 +96,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClientCAFile, "client-ca-file", o.ClientCAFile, "Require kubelet API clients to present a certificate signed by this CA")
 	fs.DurationVar(&o.NodeStatusUpdateFrequency, "node-status-update-frequency", o.NodeStatusUpdateFrequency,
 		"Post node status at least this often (and on change)")
+	o.addEvictionFlags(fs)
 	rt := pflag.NewFlagSet("runtime", pflag.ContinueOnError)
 	o.Runtime.AddFlags(rt)
 	rt.VisitAll(func(f *pflag.Flag) {
@@ -96,6 +107,19 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 			fs.AddFlag(f)
 		}
 	})
+}
+
+// addEvictionFlags registers eviction and image GC flags (upstream names).
+func (o *Options) addEvictionFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.EvictionHard, "eviction-hard", o.EvictionHard,
+		"Hard eviction thresholds: signal<quantity or signal<percent% (memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available); empty for none")
+	fs.DurationVar(&o.EvictionPressureTransitionPeriod, "eviction-pressure-transition-period", o.EvictionPressureTransitionPeriod,
+		"How long a pressure condition stays after its threshold was last met")
+	fs.IntVar(&o.ImageGCHighThresholdPercent, "image-gc-high-threshold", o.ImageGCHighThresholdPercent,
+		"Image filesystem usage percent from which image garbage collection runs (100 disables it)")
+	fs.IntVar(&o.ImageGCLowThresholdPercent, "image-gc-low-threshold", o.ImageGCLowThresholdPercent,
+		"Image filesystem usage percent image garbage collection frees down to")
+	fs.DurationVar(&o.ImageMinimumGCAge, "image-minimum-gc-age", o.ImageMinimumGCAge, "Minimum age of an unused image before it is garbage collected")
 }
 
 // Validate checks the options.
@@ -112,6 +136,12 @@ func (o *Options) Validate() error {
 	}
 	if _, err := o.reserved(); err != nil {
 		errs = append(errs, err)
+	}
+	if _, err := kubelet.ParseThresholds(o.EvictionHard); err != nil {
+		errs = append(errs, fmt.Errorf("--eviction-hard: %w", err))
+	}
+	if hi, lo := o.ImageGCHighThresholdPercent, o.ImageGCLowThresholdPercent; hi < 0 || hi > 100 || lo < 0 || lo > hi {
+		errs = append(errs, fmt.Errorf("--image-gc-low-threshold (%d) must be in [0, --image-gc-high-threshold (%d)] and the high one at most 100", lo, hi))
 	}
 	if (o.TLSCertFile == "") != (o.TLSPrivateKeyFile == "") {
 		errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file go together"))
@@ -148,7 +178,8 @@ func (o *Options) reserved() (corev1.ResourceList, error) {
 	return rl, nil
 }
 
-func (o *Options) nodeName() (string, error) {
+// NodeName is the node's name: --hostname-override, else the hostname, lower-cased.
+func (o *Options) NodeName() (string, error) {
 	if o.HostnameOverride != "" {
 		return strings.ToLower(o.HostnameOverride), nil
 	}

@@ -101,11 +101,18 @@ func Run(ctx context.Context, cfg *rest.Config, o *Options) error {
 
 // kubeletConfig turns the options into the kubelet's configuration.
 func kubeletConfig(o *Options, client kubernetes.Interface, conn *grpc.ClientConn, logger *slog.Logger) (kubelet.Config, error) {
-	name, err := o.nodeName()
+	name, err := o.NodeName()
 	if err != nil {
 		return kubelet.Config{}, err
 	}
 	reserved, _ := o.reserved()
+	thresholds, err := kubelet.ParseThresholds(o.EvictionHard)
+	if err != nil {
+		return kubelet.Config{}, err
+	}
+	if thresholds == nil {
+		thresholds = []kubelet.Threshold{} // none, not the defaults
+	}
 	addr := "-"
 	if o.Port != 0 {
 		addr = net.JoinHostPort(o.Address, strconv.Itoa(o.Port))
@@ -118,7 +125,10 @@ func kubeletConfig(o *Options, client kubernetes.Interface, conn *grpc.ClientCon
 		RootDir: o.RootDir, ManifestPath: o.PodManifestPath, MaxPods: o.MaxPods, SystemReserved: reserved,
 		Labels: o.NodeLabels, Address: addr, TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSPrivateKeyFile,
 		ClientCAFile: o.ClientCAFile, StatusPeriod: o.NodeStatusUpdateFrequency,
-		ClusterDNS: o.ClusterDNS, ClusterDomain: o.ClusterDomain, Logger: logger}, nil
+		ClusterDNS: o.ClusterDNS, ClusterDomain: o.ClusterDomain, Logger: logger,
+		EvictionHard: thresholds, EvictionPressureTransitionPeriod: o.EvictionPressureTransitionPeriod,
+		ImageGCHighThresholdPercent: o.ImageGCHighThresholdPercent, ImageGCLowThresholdPercent: o.ImageGCLowThresholdPercent,
+		ImageMinimumGCAge: o.ImageMinimumGCAge}, nil
 }
 
 // startRuntime serves klite's runtime on its socket in a goroutine of wg.

@@ -3,6 +3,7 @@ package kubelet
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/klite/klite/internal/apiserver/apiservertest"
+	"github.com/klite/klite/internal/kubelet"
 	"github.com/klite/klite/internal/runtime/cgroups"
 	"github.com/klite/klite/internal/runtime/cri"
 	"github.com/klite/klite/internal/runtime/pause"
@@ -41,6 +43,10 @@ func TestValidate(t *testing.T) {
 		{"bad reservation", func(o *Options) { o.SystemReserved = map[string]string{"memory": "lots"} }, "--system-reserved"},
 		{"max pods", func(o *Options) { o.MaxPods = 0 }, "--max-pods"},
 		{"half tls", func(o *Options) { o.TLSCertFile = "c.pem" }, "--tls-cert-file"},
+		{"bad eviction threshold", func(o *Options) { o.EvictionHard = "memory.available>1Gi" }, "--eviction-hard"},
+		{"no eviction thresholds", func(o *Options) { o.EvictionHard = "" }, ""},
+		{"gc low above high", func(o *Options) { o.ImageGCHighThresholdPercent, o.ImageGCLowThresholdPercent = 50, 60 }, "--image-gc-low-threshold"},
+		{"gc high above 100", func(o *Options) { o.ImageGCHighThresholdPercent = 101 }, "--image-gc-high-threshold"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -57,7 +63,8 @@ func TestValidate(t *testing.T) {
 func TestFlagsAndDefaults(t *testing.T) {
 	cmd := Command()
 	for _, f := range []string{"kubeconfig", "hostname-override", "node-ip", "pod-manifest-path", "container-runtime-endpoint",
-		"root-dir", "data-dir", "max-pods", "node-labels", "system-reserved", "cluster-dns", "runtime-root", "pod-cidr", "cgroup-root"} {
+		"root-dir", "data-dir", "max-pods", "node-labels", "system-reserved", "cluster-dns", "runtime-root", "pod-cidr", "cgroup-root",
+		"eviction-hard", "eviction-pressure-transition-period", "image-gc-high-threshold", "image-gc-low-threshold", "image-minimum-gc-age"} {
 		if cmd.Flags().Lookup(f) == nil {
 			t.Errorf("flag --%s missing", f)
 		}
@@ -167,5 +174,41 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestEvictionAndGCConfig(t *testing.T) {
+	cases := []struct {
+		name, evictionHard string
+		want               []string
+	}{
+		{"defaults", kubelet.DefaultEvictionHard, []string{"memory.available<100Mi", "nodefs.available<10%", "imagefs.available<15%", "nodefs.inodesFree<5%"}},
+		{"custom", "memory.available<1000Ti", []string{"memory.available<1000Ti"}},
+		{"none", "", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := NewOptions()
+			o.DataDir, o.EvictionHard = t.TempDir(), tc.evictionHard
+			o.ImageGCHighThresholdPercent, o.ImageGCLowThresholdPercent, o.ImageMinimumGCAge = 60, 50, time.Second
+			o.complete()
+			cfg, err := kubeletConfig(o, nil, nil, slog.Default())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.EvictionHard == nil {
+				t.Fatal("EvictionHard is nil: the kubelet would apply its defaults")
+			}
+			var got []string
+			for _, th := range cfg.EvictionHard {
+				got = append(got, th.String())
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("EvictionHard = %v, want %v", got, tc.want)
+			}
+			if cfg.ImageGCHighThresholdPercent != 60 || cfg.ImageGCLowThresholdPercent != 50 || cfg.ImageMinimumGCAge != time.Second {
+				t.Errorf("image GC config = %d %d %v", cfg.ImageGCHighThresholdPercent, cfg.ImageGCLowThresholdPercent, cfg.ImageMinimumGCAge)
+			}
+		})
 	}
 }

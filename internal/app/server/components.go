@@ -53,6 +53,10 @@ func (c *components) start(ctx context.Context, ready apiserver.Ready) {
 		o := *c.o.Kubelet
 		o.DataDir = c.o.API.DataDir
 		o.ClusterDNS = []string{"10.43.0.10"}
+		if err := secureLocalKubelet(&o, filepath.Join(c.o.API.DataDir, "server", "tls")); err != nil {
+			c.logger.Error("components: kubelet serving certificate", "err", err)
+			return
+		}
 		c.run(ctx, "kubelet", func(ctx context.Context) error { return appkubelet.Run(ctx, cfg, &o) })
 	}
 }
