@@ -3,6 +3,9 @@ package nodelifecycle
 import (
 	"context"
 	"fmt"
+	"k8s.io/client-go/util/retry"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,4 +146,75 @@ func TestNotReadyTaints(t *testing.T) {
 	k := newKubelet(t, "sick-node", corev1.ConditionFalse)
 	_ = k
 	waitNode(t, "sick-node", "node.kubernetes.io/not-ready:NoSchedule node.kubernetes.io/not-ready:NoExecute ", corev1.ConditionFalse)
+}
+
+// TestConditionTaints checks that pressure conditions and cordoning keep new pods away with
+// NoSchedule taints that go when the condition clears, as upstream's TaintNodesByCondition.
+func TestConditionTaints(t *testing.T) {
+	start(t)
+	k := newKubelet(t, "pressed-node", corev1.ConditionTrue)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // the kubelet keeps its lease fresh throughout
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(300 * time.Millisecond):
+				k.renew()
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	setConditions := func(conds ...corev1.NodeCondition) {
+		t.Helper()
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			n, err := env.Client.CoreV1().Nodes().Get(context.Background(), k.name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			now := metav1.Now()
+			n.Status.Conditions = append([]corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: now}}, conds...)
+			_, err = env.Client.CoreV1().Nodes().UpdateStatus(context.Background(), n, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := metav1.Now()
+	setConditions(corev1.NodeCondition{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionTrue, LastHeartbeatTime: now},
+		corev1.NodeCondition{Type: corev1.NodeDiskPressure, Status: corev1.ConditionFalse, LastHeartbeatTime: now})
+	waitNode(t, k.name, "node.kubernetes.io/memory-pressure:NoSchedule ", corev1.ConditionTrue)
+
+	cordon(t, k.name, true)
+	setConditions(corev1.NodeCondition{Type: corev1.NodeDiskPressure, Status: corev1.ConditionTrue, LastHeartbeatTime: now})
+	controllertest.Eventually(t, 10*time.Second, func() (bool, string) {
+		got, _ := taintKeys(t, k.name)
+		keys := strings.Fields(got)
+		slices.Sort(keys)
+		return slices.Equal(keys, []string{"node.kubernetes.io/disk-pressure:NoSchedule", "node.kubernetes.io/unschedulable:NoSchedule"}), got
+	})
+
+	setConditions()
+	cordon(t, k.name, false)
+	waitNode(t, k.name, "", corev1.ConditionTrue)
+}
+
+// cordon sets spec.unschedulable as `kubectl cordon` and `uncordon` do.
+func cordon(t *testing.T, name string, on bool) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := env.Client.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		n.Spec.Unschedulable = on
+		_, err = env.Client.CoreV1().Nodes().Update(context.Background(), n, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -16,8 +16,28 @@ var (
 	notReadyNoExecute     = corev1.Taint{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoExecute}
 	unreachableNoSchedule = corev1.Taint{Key: corev1.TaintNodeUnreachable, Effect: corev1.TaintEffectNoSchedule}
 	unreachableNoExecute  = corev1.Taint{Key: corev1.TaintNodeUnreachable, Effect: corev1.TaintEffectNoExecute}
-	managed               = []corev1.Taint{notReadyNoSchedule, notReadyNoExecute, unreachableNoSchedule, unreachableNoExecute}
+	// conditionTaints keep pods off a node while a kubelet-reported condition is True, and
+	// off a cordoned node, as upstream's TaintNodesByCondition does.
+	conditionTaints = []struct {
+		condition corev1.NodeConditionType
+		taint     corev1.Taint
+	}{
+		{corev1.NodeMemoryPressure, corev1.Taint{Key: corev1.TaintNodeMemoryPressure, Effect: corev1.TaintEffectNoSchedule}},
+		{corev1.NodeDiskPressure, corev1.Taint{Key: corev1.TaintNodeDiskPressure, Effect: corev1.TaintEffectNoSchedule}},
+		{corev1.NodePIDPressure, corev1.Taint{Key: corev1.TaintNodePIDPressure, Effect: corev1.TaintEffectNoSchedule}},
+		{corev1.NodeNetworkUnavailable, corev1.Taint{Key: corev1.TaintNodeNetworkUnavailable, Effect: corev1.TaintEffectNoSchedule}},
+	}
+	unschedulableNoSchedule = corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule}
+	managed                 = managedTaints()
 )
+
+func managedTaints() []corev1.Taint {
+	out := []corev1.Taint{notReadyNoSchedule, notReadyNoExecute, unreachableNoSchedule, unreachableNoExecute, unschedulableNoSchedule}
+	for _, ct := range conditionTaints {
+		out = append(out, ct.taint)
+	}
+	return out
+}
 
 // markUnknown sets every kubelet-owned condition to Unknown (Ready first, added if missing).
 func (c *Controller) markUnknown(ctx context.Context, node *corev1.Node, now time.Time) (*corev1.Node, error) {
@@ -74,16 +94,34 @@ func (c *Controller) markPodsNotReady(ctx context.Context, node string) error {
 	return nil
 }
 
-// wantTaints are the managed taints the node's Ready condition calls for.
+// wantTaints are the managed taints the node's conditions and spec call for.
 func wantTaints(node *corev1.Node) []corev1.Taint {
+	var want []corev1.Taint
 	r := readyCondition(node)
 	switch {
 	case r == nil || r.Status == corev1.ConditionUnknown:
-		return []corev1.Taint{unreachableNoSchedule, unreachableNoExecute}
+		want = append(want, unreachableNoSchedule, unreachableNoExecute)
 	case r.Status == corev1.ConditionFalse:
-		return []corev1.Taint{notReadyNoSchedule, notReadyNoExecute}
+		want = append(want, notReadyNoSchedule, notReadyNoExecute)
 	}
-	return nil
+	for _, ct := range conditionTaints {
+		if conditionTrue(node, ct.condition) {
+			want = append(want, ct.taint)
+		}
+	}
+	if node.Spec.Unschedulable {
+		want = append(want, unschedulableNoSchedule)
+	}
+	return want
+}
+
+func conditionTrue(node *corev1.Node, t corev1.NodeConditionType) bool {
+	for _, c := range node.Status.Conditions {
+		if c.Type == t {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // syncTaints adds the wanted managed taints (stamped with timeAdded) and removes the others.
