@@ -189,7 +189,23 @@ func measureMemory(tb testing.TB, bin string, objects int, settle time.Duration)
 	time.Sleep(settle)
 	r.loadedMB = p.statusMB(tb, "VmRSS")
 	r.peakMB = p.statusMB(tb, "VmHWM")
+	if path := os.Getenv("KLITE_BENCH_HEAP_PROFILE"); path != "" {
+		p.saveHeapProfile(tb, path)
+	}
 	return r
+}
+
+// saveHeapProfile writes the loaded server's heap profile (its --profiling endpoint) to path,
+// for `go tool pprof -sample_index=inuse_space path`.
+func (p *serverProcess) saveHeapProfile(tb testing.TB, path string) {
+	tb.Helper()
+	body, err := p.client.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/heap").Do(context.Background()).Raw()
+	if err != nil {
+		tb.Fatalf("heap profile: %v", err)
+	}
+	if err := os.WriteFile(path, body, 0o644); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // BenchmarkServerMemory reports the RSS of a real `klite server` process idle and with 15,000

@@ -25,6 +25,7 @@ type Options struct {
 	WriteKubeconfig     string
 	AdvertiseAddress    string
 	ShutdownGracePeriod int
+	Profiling           bool
 	ServiceAccount      ServiceAccountOptions
 }
 
@@ -49,6 +50,7 @@ func NewOptions() *Options {
 		ServiceClusterIPs:   "10.43.0.0/16",
 		ServiceNodePorts:    "30000-32767",
 		ShutdownGracePeriod: 20,
+		Profiling:           true,
 	}
 }
 
@@ -64,6 +66,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.WriteKubeconfig, "write-kubeconfig", o.WriteKubeconfig, "Also write the admin kubeconfig to this path")
 	fs.StringVar(&o.AdvertiseAddress, "advertise-address", o.AdvertiseAddress, "Address clients use to reach this server (default: bind address, or 127.0.0.1 when binding all)")
 	fs.IntVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "Seconds to let in-flight requests finish on SIGTERM")
+	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles at /debug/pprof/ to authenticated clients (the whole process: API server, etcd and in-process components)")
 	o.ServiceAccount.addFlags(fs)
 }
 

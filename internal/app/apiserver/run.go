@@ -69,7 +69,7 @@ func Run(ctx context.Context, o *Options, logger *slog.Logger, onReady func(Read
 	}
 	api, err := newWithAdmission(ctx, apiserver.Config{
 		Storage: store, Authenticator: authn, ServiceCIDR: o.ServiceClusterIPs, NodePortRange: ports, Logger: logger,
-		Tables: printers.ToTable, KubeletClient: kubeletClient, ServiceAccounts: saTokens,
+		Tables: printers.ToTable, KubeletClient: kubeletClient, ServiceAccounts: saTokens, Extra: profilingHandlers(o.Profiling),
 	})
 	if err != nil {
 		return err
