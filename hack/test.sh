@@ -22,6 +22,21 @@ apt_install() {
 }
 apt_install
 
+# crictl and critest (sigs.k8s.io/cri-tools) drive `klite runtime` in internal/app/runtime's
+# tests, which find them in $(go env GOPATH)/bin. critest is a Ginkgo suite built with `go test -c`.
+CRI_TOOLS_VERSION=v1.37.0
+install_cri_tools() {
+	local bin dir
+	bin="$(go env GOPATH)/bin"
+	[ -x "$bin/crictl" ] || go install "sigs.k8s.io/cri-tools/cmd/crictl@$CRI_TOOLS_VERSION"
+	if [ ! -x "$bin/critest" ]; then
+		dir="$(cd / && go mod download -json "sigs.k8s.io/cri-tools@$CRI_TOOLS_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+		(cd "$dir" && go test -c -o "$bin/critest" ./cmd/critest)
+	fi
+	export PATH="$PATH:$bin"
+}
+install_cri_tools
+
 unformatted="$(gofmt -l cmd internal test 2>/dev/null || true)"
 if [ -n "$unformatted" ]; then
 	echo "gofmt needed on:" >&2

@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 	if MaybeRunHelper() {
 		return
 	}
+	if code, ok := maybeRunCommand(); ok {
+		os.Exit(code)
+	}
 	os.Exit(m.Run())
 }
 

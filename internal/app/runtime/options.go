@@ -45,10 +45,15 @@ type Options struct {
 	PodCIDR            string
 	CgroupRoot         string
 	InsecureRegistries []string
+	RegistryMirrors    map[string]string
 	LogMaxSize         int64
 	LogMaxFiles        int
 	CNIConfDir         string
 	CNIBinDirs         []string
+	// HostNetNS and NFTable place the node bridge and masquerade rules in
+	// another network namespace and table (tests keep them off the machine).
+	HostNetNS string
+	NFTable   string
 }
 
 // defaultDataDir is /var/lib/klite for root and ~/.klite otherwise.
@@ -95,11 +100,15 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.CgroupRoot, "cgroup-root", o.CgroupRoot, "Cgroup parent of all pods")
 	fs.StringSliceVar(&o.InsecureRegistries, "insecure-registry", o.InsecureRegistries,
 		"Registries (host or host:port) that may be pulled from over plain HTTP; loopback always may")
+	fs.StringToStringVar(&o.RegistryMirrors, "registry-mirror", o.RegistryMirrors,
+		"REGISTRY=HOST[:PORT]: pull images named on REGISTRY (e.g. docker.io) from HOST instead")
 	fs.StringVar(&o.CNIConfDir, "cni-conf-dir", o.CNIConfDir,
 		"When this directory holds a CNI network configuration, pods are connected by its CNI plugins instead of --bridge")
 	fs.StringSliceVar(&o.CNIBinDirs, "cni-bin-dir", o.CNIBinDirs, "Directories holding CNI plugin binaries")
 	fs.Int64Var(&o.LogMaxSize, "container-log-max-size", o.LogMaxSize, "Rotate a container's log at this many bytes (0: never)")
 	fs.IntVar(&o.LogMaxFiles, "container-log-max-files", o.LogMaxFiles, "Log files kept per container, the current one included")
+	fs.StringVar(&o.HostNetNS, "host-netns", o.HostNetNS, "Network namespace (a path) holding the node bridge; empty: this process's")
+	fs.StringVar(&o.NFTable, "nftable", o.NFTable, "nftables table of the masquerade rules (default klite)")
 }
 
 // Validate checks the options.
@@ -123,6 +132,7 @@ func (o *Options) Validate() error {
 // criConfig turns the options into the runtime's configuration.
 func (o *Options) criConfig() cri.Config {
 	return cri.Config{Root: o.Root, RuncPath: o.RuncPath, RuncRoot: o.RuncRoot, Bridge: o.Bridge,
-		PodSubnet: o.PodCIDR, CgroupRoot: o.CgroupRoot, InsecureRegistries: o.InsecureRegistries,
-		LogMaxSize: o.LogMaxSize, LogMaxFiles: o.LogMaxFiles, CNIConfDir: o.CNIConfDir, CNIBinDirs: o.CNIBinDirs}
+		PodSubnet: o.PodCIDR, CgroupRoot: o.CgroupRoot, InsecureRegistries: o.InsecureRegistries, RegistryMirrors: o.RegistryMirrors,
+		LogMaxSize: o.LogMaxSize, LogMaxFiles: o.LogMaxFiles, CNIConfDir: o.CNIConfDir, CNIBinDirs: o.CNIBinDirs,
+		HostNetNS: o.HostNetNS, NFTable: o.NFTable}
 }

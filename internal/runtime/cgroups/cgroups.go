@@ -21,6 +21,10 @@ type Manager struct {
 	// mounts maps each v1 hierarchy's controller list ("cpu,cpuacct",
 	// "name=systemd") to its mount point; on v2 it holds "" → the root.
 	mounts map[string]string
+	// unified is, on a v1 ("hybrid") machine, where the controller-less
+	// cgroup2 hierarchy is mounted: the OCI runtime also makes container
+	// cgroups there, so Remove must clean it too.
+	unified string
 }
 
 // Detect reads /proc/self/mountinfo to find the cgroup hierarchies.
@@ -29,8 +33,15 @@ func Detect() (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("detect cgroups: %w", err)
 	}
+	return parseMountinfo(string(data))
+}
+
+// parseMountinfo finds the hierarchies in a mountinfo table: cgroup2 at
+// /sys/fs/cgroup makes a v2 machine; otherwise every v1 hierarchy counts,
+// and a cgroup2 mount elsewhere is the hybrid layout's unified tree.
+func parseMountinfo(data string) (*Manager, error) {
 	m := &Manager{mounts: map[string]string{}}
-	for _, line := range strings.Split(string(data), "\n") {
+	for _, line := range strings.Split(data, "\n") {
 		pre, post, ok := strings.Cut(line, " - ")
 		f, pf := strings.Fields(pre), strings.Fields(post)
 		if !ok || len(f) < 5 || len(pf) < 3 {
@@ -39,9 +50,10 @@ func Detect() (*Manager, error) {
 		switch pf[0] {
 		case "cgroup2":
 			if f[4] == "/sys/fs/cgroup" {
-				m.v2 = true
-				m.mounts = map[string]string{"": f[4]}
-				return m, nil
+				return AtUnified(f[4]), nil
+			}
+			if m.unified == "" {
+				m.unified = f[4]
 			}
 		case "cgroup":
 			m.mounts[controllersOf(pf[2])] = f[4]
@@ -51,6 +63,11 @@ func Detect() (*Manager, error) {
 		return nil, errors.New("detect cgroups: no cgroup hierarchy mounted")
 	}
 	return m, nil
+}
+
+// AtUnified returns a Manager for a cgroup v2 hierarchy mounted at root.
+func AtUnified(root string) *Manager {
+	return &Manager{v2: true, mounts: map[string]string{"": root}}
 }
 
 // controllersOf picks the controller names out of a v1 mount's options.
@@ -169,11 +186,16 @@ func (m *Manager) Exists(path string) bool {
 	return err == nil
 }
 
-// Remove deletes path and every cgroup below it in every hierarchy. The
-// cgroups must hold no processes; Remove retries briefly while the kernel
-// finishes tearing exited processes down.
+// Remove deletes path and every cgroup below it in every hierarchy (the
+// hybrid layout's unified one included). The cgroups must hold no
+// processes; Remove retries briefly while the kernel finishes tearing
+// exited processes down.
 func (m *Manager) Remove(path string) error {
-	for _, d := range m.dirs(path) {
+	dirs := m.dirs(path)
+	if m.unified != "" {
+		dirs = append(dirs, filepath.Join(m.unified, path))
+	}
+	for _, d := range dirs {
 		if err := removeTree(d); err != nil {
 			return fmt.Errorf("remove cgroup %s: %w", d, err)
 		}

@@ -74,8 +74,16 @@ func TestCreateAddStatsRemove(t *testing.T) {
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
+	if m.unified != "" { // the OCI runtime's container cgroup in the hybrid layout's unified tree
+		if err := os.MkdirAll(filepath.Join(m.unified, pod, "ctr1"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := m.Remove(parent); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(m.unified, parent)); m.unified != "" && !os.IsNotExist(err) {
+		t.Errorf("%s left in the unified hierarchy", parent)
 	}
 	for _, d := range m.dirs(parent) {
 		if _, err := os.Stat(d); !os.IsNotExist(err) {

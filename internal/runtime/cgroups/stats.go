@@ -64,14 +64,20 @@ func v1Writes(r Resources) [][3]string {
 	return w
 }
 
+// cpuWeight maps v1 CPU shares (2..262144) onto v2's cpu.weight
+// (1..10000) linearly, the conversion runc and the kubelet use.
+func cpuWeight(shares uint64) uint64 {
+	shares = min(max(shares, 2), 262144)
+	return 1 + ((shares-2)*9999)/262142
+}
+
 func v2Writes(r Resources) [][3]string {
 	var w [][3]string
 	if r.MemoryLimit > 0 {
 		w = append(w, [3]string{"memory", "memory.max", strconv.FormatInt(r.MemoryLimit, 10)})
 	}
-	if r.CPUShares > 0 { // the conversion runc and the kubelet use
-		weight := 1 + ((r.CPUShares-2)*9999)/262142
-		w = append(w, [3]string{"cpu", "cpu.weight", strconv.FormatUint(weight, 10)})
+	if r.CPUShares > 0 {
+		w = append(w, [3]string{"cpu", "cpu.weight", strconv.FormatUint(cpuWeight(r.CPUShares), 10)})
 	}
 	if r.CPUQuota > 0 {
 		period := r.CPUPeriod

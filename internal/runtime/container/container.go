@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klite/klite/internal/runtime/cgroups"
@@ -60,19 +61,27 @@ type Config struct {
 	Env    []string    `json:"env,omitempty"`
 	Mounts []oci.Mount `json:"mounts,omitempty"`
 	// LogPath is the CRI log file; default <dir>/container.log.
-	LogPath        string        `json:"logPath,omitempty"`
-	Resources      oci.Resources `json:"resources"`
-	RunAsUser      *int64        `json:"runAsUser,omitempty"`
-	RunAsGroup     *int64        `json:"runAsGroup,omitempty"`
-	RunAsUsername  string        `json:"runAsUsername,omitempty"`
-	ReadOnlyRootfs bool          `json:"readOnlyRootfs,omitempty"`
-	Privileged     bool          `json:"privileged,omitempty"`
+	LogPath       string        `json:"logPath,omitempty"`
+	Resources     oci.Resources `json:"resources"`
+	RunAsUser     *int64        `json:"runAsUser,omitempty"`
+	RunAsGroup    *int64        `json:"runAsGroup,omitempty"`
+	RunAsUsername string        `json:"runAsUsername,omitempty"`
+	// SupplementalGroups are added to the user's groups.
+	SupplementalGroups []int64 `json:"supplementalGroups,omitempty"`
+	// MaskedPaths and ReadonlyPaths replace oci's defaults when set.
+	MaskedPaths    []string `json:"maskedPaths,omitempty"`
+	ReadonlyPaths  []string `json:"readonlyPaths,omitempty"`
+	ReadOnlyRootfs bool     `json:"readOnlyRootfs,omitempty"`
+	Privileged     bool     `json:"privileged,omitempty"`
 	// Stdin gives the container a stdin fed by attached clients; StdinOnce
 	// closes it when the first client detaches.
 	Stdin     bool `json:"stdin,omitempty"`
 	StdinOnce bool `json:"stdinOnce,omitempty"`
 	// TTY gives the container a terminal; its output is logged as stdout.
 	TTY bool `json:"tty,omitempty"`
+	// SeccompProfile is a localhost seccomp profile: a JSON file in the
+	// runtime spec's (and Docker's) format. It wins over Seccomp.
+	SeccompProfile string `json:"seccompProfile,omitempty"`
 	// Seccomp applies the RuntimeDefault seccomp profile.
 	Seccomp     bool              `json:"seccomp,omitempty"`
 	CapAdd      []string          `json:"capAdd,omitempty"`
@@ -126,6 +135,7 @@ type Manager struct {
 
 	mu         sync.Mutex
 	containers map[string]*Container
+	execSeq    atomic.Uint64 // names exec pid files
 }
 
 // NewManager validates cfg and loads the containers recorded under cfg.Root.

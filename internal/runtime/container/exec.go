@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -40,8 +43,20 @@ func (m *Manager) Exec(ctx context.Context, id string, cmd []string, timeout tim
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	args := append([]string{"--root", m.cfg.RuncRoot, "exec", id}, cmd...)
+	pidFile := filepath.Join(c.Dir, fmt.Sprintf("exec-%d.pid", m.execSeq.Add(1)))
+	defer os.Remove(pidFile)
+	args := append([]string{"--root", m.cfg.RuncRoot, "exec", "--pid-file", pidFile, id}, cmd...)
 	ec := exec.CommandContext(ctx, m.cfg.RuncPath, args...)
+	// On timeout the process in the container is killed and runc, its
+	// parent, reaps it and exits (killed first, runc would leave it running
+	// or, once killed, a zombie under the container's init).
+	ec.Cancel = func() error {
+		if killPidFile(pidFile) {
+			return nil
+		}
+		return ec.Process.Kill()
+	}
+	ec.WaitDelay = 5 * time.Second
 	var res ExecResult
 	var stdout, stderr bytes.Buffer
 	ec.Stdout, ec.Stderr = &stdout, &stderr
@@ -57,6 +72,17 @@ func (m *Manager) Exec(ctx context.Context, id string, cmd []string, timeout tim
 		return nil, fmt.Errorf("exec in %s: %w", id, err)
 	}
 	return &res, nil
+}
+
+// killPidFile kills the process whose pid runc wrote to path; it reports
+// whether there was one.
+func killPidFile(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return err == nil && pid > 0 && unix.Kill(pid, unix.SIGKILL) == nil
 }
 
 // ReopenLog makes the container's shim start a new log file at the log

@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/klite/klite/internal/runtime/image"
@@ -80,6 +82,10 @@ func buildSpec(c *Container, img *image.Image, sb *sandbox.Sandbox, root string)
 	if err != nil {
 		return nil, err
 	}
+	profile, err := loadSeccomp(cfg.SeccompProfile)
+	if err != nil {
+		return nil, err
+	}
 	cwd := cfg.WorkingDir
 	if cwd == "" {
 		cwd = img.Config.WorkingDir
@@ -90,14 +96,41 @@ func buildSpec(c *Container, img *image.Image, sb *sandbox.Sandbox, root string)
 	}
 	return oci.Spec(oci.Options{
 		Rootfs: root, Args: args, Env: oci.Env(img.Config.Env, cfg.Env), Cwd: cwd,
-		UID: uid, GID: gid, AdditionalGids: extra,
+		UID: uid, GID: gid, AdditionalGids: withGroups(extra, cfg.SupplementalGroups),
+		MaskedPaths: cfg.MaskedPaths, ReadonlyPaths: cfg.ReadonlyPaths, Sysctl: sb.Config.Sysctls,
 		Namespaces:  namespaces(sb),
 		CgroupsPath: c.Cgroup, Resources: cfg.Resources,
 		Mounts:       append(mounts, cfg.Mounts...),
 		ReadOnlyRoot: cfg.ReadOnlyRootfs, Privileged: cfg.Privileged, PrivilegedCaps: oci.BoundingCapabilities(),
-		Seccomp: cfg.Seccomp, Terminal: cfg.TTY,
+		Seccomp: cfg.Seccomp, SeccompProfile: profile, Terminal: cfg.TTY,
 		CapAdd: cfg.CapAdd, CapDrop: cfg.CapDrop,
 	}), nil
+}
+
+// loadSeccomp reads a localhost seccomp profile; "" means none.
+func loadSeccomp(path string) (*specs.LinuxSeccomp, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("seccomp profile: %w", err)
+	}
+	var p specs.LinuxSeccomp
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("seccomp profile %s: %w", path, err)
+	}
+	return &p, nil
+}
+
+// withGroups adds the supplemental groups to the user's own.
+func withGroups(gids []uint32, extra []int64) []uint32 {
+	for _, g := range extra {
+		if !slices.Contains(gids, uint32(g)) {
+			gids = append(gids, uint32(g))
+		}
+	}
+	return gids
 }
 
 // userSpec picks the user: runAsUser/runAsGroup, then runAsUsername, then the image's.

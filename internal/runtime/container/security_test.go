@@ -17,6 +17,11 @@ func TestSecurityDefaultsAndIsolation(t *testing.T) {
 	e := newEnv(t)
 	sb := e.pod(t, sandbox.Config{Name: "sec", Namespace: "default", UID: "u7", Hostname: "sec"})
 	marker := "klite-marker-" + filepath.Base(t.TempDir())
+	blockChmod := filepath.Join(t.TempDir(), "block-chmod.json")
+	profile := `{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["chmod", "fchmodat", "fchmodat2"], "action": "SCMP_ACT_ERRNO"}]}`
+	if err := os.WriteFile(blockChmod, []byte(profile), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name   string
 		cfg    Config
@@ -33,20 +38,49 @@ func TestSecurityDefaultsAndIsolation(t *testing.T) {
 		{
 			name:   "seccomp RuntimeDefault",
 			cfg:    Config{Seccomp: true},
-			script: `grep '^Seccomp:' /proc/self/status; echo still-works`,
-			want:   []string{"Seccomp:\t2", "still-works"},
+			script: `grep '^Seccomp:' /proc/self/status; echo still-works; ` + try("unshare", "busybox unshare -U true"),
+			want:   []string{"Seccomp:\t2", "still-works", "unshare: EPERM"},
 		},
 		{
-			name:   "seccomp blocks mount despite CAP_SYS_ADMIN",
+			name:   "localhost seccomp profile",
+			cfg:    Config{SeccompProfile: blockChmod, Seccomp: true},
+			script: `grep '^Seccomp:' /proc/self/status; ` + try("chmod", "chmod 700 /tmp") + try("unshare", "busybox unshare -U true"),
+			want:   []string{"Seccomp:\t2", "chmod: EPERM", "unshare: ok"},
+		},
+		{
+			name:   "unconfined creates a user namespace",
+			script: try("unshare", "busybox unshare -U true"),
+			want:   []string{"unshare: ok"},
+		},
+		{
+			name:   "privileged is never filtered",
+			cfg:    Config{Seccomp: true, Privileged: true},
+			script: `grep '^Seccomp:' /proc/self/status; ` + try("unshare", "busybox unshare -U true"),
+			want:   []string{"Seccomp:\t0", "unshare: ok"},
+		},
+		{
+			name:   "seccomp lets CAP_SYS_ADMIN mount",
 			cfg:    Config{Seccomp: true, CapAdd: []string{"SYS_ADMIN"}},
-			script: `mkdir -p /tmp/m; mount -t tmpfs none /tmp/m 2>/dev/null && echo mounted || echo blocked`,
-			want:   []string{"blocked"},
+			script: `mkdir -p /tmp/m; ` + try("mount", "mount -t tmpfs none /tmp/m"),
+			want:   []string{"mount: ok"},
+		},
+		{
+			name:   "seccomp blocks swapon despite CAP_SYS_ADMIN",
+			cfg:    Config{Seccomp: true, CapAdd: []string{"SYS_ADMIN"}},
+			script: try("swapon", "busybox swapon /etc/passwd"),
+			want:   []string{"swapon: EPERM"},
+		},
+		{
+			name:   "CAP_SYS_ADMIN without seccomp reaches swapon",
+			cfg:    Config{CapAdd: []string{"SYS_ADMIN"}},
+			script: try("swapon", "busybox swapon /etc/passwd"),
+			want:   []string{"swapon: EINVAL"},
 		},
 		{
 			name:   "CAP_SYS_ADMIN without seccomp mounts",
 			cfg:    Config{CapAdd: []string{"SYS_ADMIN"}},
-			script: `mkdir -p /tmp/m; mount -t tmpfs none /tmp/m 2>/dev/null && echo mounted || echo blocked`,
-			want:   []string{"mounted"},
+			script: `mkdir -p /tmp/m; ` + try("mount", "mount -t tmpfs none /tmp/m"),
+			want:   []string{"mount: ok"},
 		},
 		{
 			name:   "readOnlyRootFilesystem",
@@ -98,6 +132,14 @@ func TestSecurityDefaultsAndIsolation(t *testing.T) {
 
 func ptr(v int64) *int64 { return &v }
 
+// try is a shell snippet printing "<label>: ok", "<label>: EPERM",
+// "<label>: EINVAL" or "<label>: <message>" for how cmd ended.
+func try(label, cmd string) string {
+	return `out=$(` + cmd + ` 2>&1) && echo "` + label + `: ok" || case "$out" in ` +
+		`*"not permitted"*) echo "` + label + `: EPERM";; *"Invalid argument"*) echo "` + label + `: EINVAL";; ` +
+		`*) echo "` + label + `: $out";; esac; `
+}
+
 // hostCapBnd is the runtime's bounding set, all a privileged container gets.
 func hostCapBnd(t *testing.T) string {
 	b, err := os.ReadFile("/proc/self/status")
@@ -111,4 +153,32 @@ func hostCapBnd(t *testing.T) string {
 	}
 	t.Fatal("no CapBnd")
 	return ""
+}
+
+func TestPodSysctlsAndGroups(t *testing.T) {
+	e := newEnv(t)
+	sb := e.pod(t, sandbox.Config{Name: "sysctl", Namespace: "default", UID: "u8", Hostname: "sysctl",
+		Sysctls: map[string]string{"kernel.shm_rmid_forced": "1", "net.ipv4.ip_unprivileged_port_start": "80"}})
+	c := e.run(t, sb, Config{Name: "reader", RunAsUser: ptr(1000), SupplementalGroups: []int64{1234, 5678},
+		Command: []string{"sh", "-c", "echo shm=$(cat /proc/sys/kernel/shm_rmid_forced) port=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start); echo groups=$(id -G)"}})
+	got := e.waitExited(t, c.ID, 10*time.Second)
+	lines := logLines(t, got.LogPath)
+	for _, w := range []string{"stdout shm=1 port=80", "stdout groups=0 1234 5678"} {
+		if !contains(lines, w) {
+			t.Errorf("log lacks %q: %q", w, lines)
+		}
+	}
+	if b, _ := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start"); strings.TrimSpace(string(b)) == "80" {
+		t.Error("the pod's net sysctl reached the host")
+	}
+}
+
+func TestMissingSeccompProfile(t *testing.T) {
+	e := newEnv(t)
+	sb := e.pod(t, sandbox.Config{Name: "nosec", Namespace: "default", UID: "u9", Hostname: "nosec"})
+	_, err := e.containers.Create(Config{Name: "c", Image: e.image, Command: []string{"true"},
+		SeccompProfile: filepath.Join(t.TempDir(), "missing.json")}, sb)
+	if err == nil || !strings.Contains(err.Error(), "seccomp profile") {
+		t.Errorf("Create with a missing profile: %v, want a seccomp profile error", err)
+	}
 }

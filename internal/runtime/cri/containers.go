@@ -2,6 +2,7 @@ package cri
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,6 +21,9 @@ func (s *Service) CreateContainer(_ context.Context, req *runtimeapi.CreateConta
 	if err != nil {
 		return nil, grpcError(err)
 	}
+	if sc := req.GetConfig().GetLinux().GetSecurityContext(); sc.GetRunAsGroup() != nil && sc.GetRunAsUser() == nil && sc.GetRunAsUsername() == "" {
+		return nil, status.Error(codes.InvalidArgument, "runAsGroup is set without runAsUser or runAsUsername")
+	}
 	cfg := containerConfig(req.GetConfig())
 	if cfg.LogPath != "" && sb.Config.LogDirectory != "" && !filepath.IsAbs(cfg.LogPath) {
 		cfg.LogPath = filepath.Join(sb.Config.LogDirectory, cfg.LogPath)
@@ -29,6 +33,22 @@ func (s *Service) CreateContainer(_ context.Context, req *runtimeapi.CreateConta
 		return nil, grpcError(err)
 	}
 	return &runtimeapi.CreateContainerResponse{ContainerId: c.ID}, nil
+}
+
+// propagations maps the CRI's mount propagation onto the OCI runtime's.
+var propagations = map[runtimeapi.MountPropagation]string{
+	runtimeapi.MountPropagation_PROPAGATION_PRIVATE:           "rprivate",
+	runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER: "rslave",
+	runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL:     "rshared",
+}
+
+func propagationOf(p string) runtimeapi.MountPropagation {
+	for k, v := range propagations {
+		if v == p {
+			return k
+		}
+	}
+	return runtimeapi.MountPropagation_PROPAGATION_PRIVATE
 }
 
 func containerConfig(c *runtimeapi.ContainerConfig) container.Config {
@@ -43,9 +63,16 @@ func containerConfig(c *runtimeapi.ContainerConfig) container.Config {
 		Stdin: c.GetStdin(), StdinOnce: c.GetStdinOnce(), TTY: c.GetTty(),
 		RunAsUsername: sc.GetRunAsUsername(), ReadOnlyRootfs: sc.GetReadonlyRootfs(), Privileged: sc.GetPrivileged(),
 		CapAdd: sc.GetCapabilities().GetAddCapabilities(), CapDrop: sc.GetCapabilities().GetDropCapabilities(),
+		SupplementalGroups: sc.GetSupplementalGroups(),
 	}
-	if p := sc.GetSeccomp(); p != nil && p.GetProfileType() == runtimeapi.SecurityProfile_RuntimeDefault {
-		cfg.Seccomp = true
+	if len(sc.GetMaskedPaths()) > 0 || len(sc.GetReadonlyPaths()) > 0 { // the kubelet sends the defaults; empty means ours
+		cfg.MaskedPaths, cfg.ReadonlyPaths = sc.GetMaskedPaths(), sc.GetReadonlyPaths()
+	}
+	switch p := sc.GetSeccomp(); p.GetProfileType() {
+	case runtimeapi.SecurityProfile_RuntimeDefault:
+		cfg.Seccomp = p != nil
+	case runtimeapi.SecurityProfile_Localhost:
+		cfg.SeccompProfile = p.GetLocalhostRef()
 	}
 	if r != nil && r.GetOomScoreAdj() != 0 {
 		adj := int(r.GetOomScoreAdj())
@@ -63,7 +90,8 @@ func containerConfig(c *runtimeapi.ContainerConfig) container.Config {
 		cfg.Env = append(cfg.Env, kv.GetKey()+"="+string(kv.GetValue()))
 	}
 	for _, m := range c.GetMounts() {
-		cfg.Mounts = append(cfg.Mounts, oci.Mount{HostPath: m.GetHostPath(), ContainerPath: m.GetContainerPath(), ReadOnly: m.GetReadonly()})
+		cfg.Mounts = append(cfg.Mounts, oci.Mount{HostPath: m.GetHostPath(), ContainerPath: m.GetContainerPath(),
+			ReadOnly: m.GetReadonly(), Propagation: propagations[m.GetPropagation()]})
 	}
 	return cfg
 }
@@ -79,7 +107,7 @@ func (s *Service) StartContainer(_ context.Context, req *runtimeapi.StartContain
 // StopContainer stops a container: SIGTERM, then SIGKILL after the timeout.
 func (s *Service) StopContainer(_ context.Context, req *runtimeapi.StopContainerRequest) (*runtimeapi.StopContainerResponse, error) {
 	err := s.containers.Stop(s.resolveContainer(req.GetContainerId()), time.Duration(req.GetTimeout())*time.Second)
-	if err != nil {
+	if err != nil && !errors.Is(err, container.ErrNotFound) { // stopping a gone container is done (the CRI's idempotence)
 		return nil, grpcError(err)
 	}
 	return &runtimeapi.StopContainerResponse{}, nil
@@ -130,7 +158,8 @@ func (s *Service) ContainerStatus(_ context.Context, req *runtimeapi.ContainerSt
 		Labels: c.Config.Labels, Annotations: c.Config.Annotations, LogPath: c.LogPath,
 	}
 	for _, m := range c.Config.Mounts {
-		st.Mounts = append(st.Mounts, &runtimeapi.Mount{ContainerPath: m.ContainerPath, HostPath: m.HostPath, Readonly: m.ReadOnly})
+		st.Mounts = append(st.Mounts, &runtimeapi.Mount{ContainerPath: m.ContainerPath, HostPath: m.HostPath, Readonly: m.ReadOnly,
+			Propagation: propagationOf(m.Propagation)})
 	}
 	return &runtimeapi.ContainerStatusResponse{Status: st}, nil
 }

@@ -87,6 +87,10 @@ func TestCRIPodLifecycle(t *testing.T) {
 	if err != nil || v.RuntimeName != "klite" || v.RuntimeApiVersion != "v1" {
 		t.Fatalf("Version = %v, %v", v, err)
 	}
+	rc, err := c.rt.RuntimeConfig(ctx, &runtimeapi.RuntimeConfigRequest{})
+	if err != nil || rc.Linux.CgroupDriver != runtimeapi.CgroupDriver_CGROUPFS {
+		t.Errorf("RuntimeConfig = %v, %v; want the cgroupfs driver", rc, err)
+	}
 
 	ref := pullBusybox(t, c)
 	podCfg := &runtimeapi.PodSandboxConfig{
@@ -223,6 +227,20 @@ func checkExecSync(t *testing.T, c clients, id string) {
 	_, err = c.rt.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: "no-such-container"})
 	if status.Code(err) != codes.NotFound {
 		t.Errorf("status of unknown container: %v, want NotFound", err)
+	}
+	if _, err := c.rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"sleep", "60"}, Timeout: 1}); err == nil {
+		t.Error("ExecSync of sleep 60 with a 1s timeout did not time out")
+	}
+	r, err = c.rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"ps", "-o", "comm"}, Timeout: 10})
+	if err != nil || strings.Contains(string(r.Stdout), "sleep") {
+		t.Errorf("processes after the timed-out exec = %q, %v; want no sleep left", r.GetStdout(), err)
+	}
+	// Stop and remove are idempotent: a gone container is stopped and removed.
+	if _, err := c.rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: "no-such-container"}); err != nil {
+		t.Errorf("StopContainer of an unknown container: %v", err)
+	}
+	if _, err := c.rt.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: "no-such-container"}); err != nil {
+		t.Errorf("RemoveContainer of an unknown container: %v", err)
 	}
 }
 

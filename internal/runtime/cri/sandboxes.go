@@ -32,8 +32,8 @@ func sandboxConfig(c *runtimeapi.PodSandboxConfig) sandbox.Config {
 		HostPID:      ns.GetPid() == runtimeapi.NamespaceMode_NODE,
 		SharePID:     ns.GetPid() == runtimeapi.NamespaceMode_POD,
 		QoS:          qosOf(c.GetLinux().GetCgroupParent()),
-		LogDirectory: c.GetLogDirectory(),
-		Labels:       c.GetLabels(), Annotations: c.GetAnnotations(),
+		LogDirectory: c.GetLogDirectory(), Sysctls: c.GetLinux().GetSysctls(),
+		Labels: c.GetLabels(), Annotations: c.GetAnnotations(),
 	}
 	if r := c.GetLinux().GetResources(); r != nil {
 		cfg.Resources = cgroups.Resources{MemoryLimit: r.GetMemoryLimitInBytes(), CPUShares: uint64(r.GetCpuShares()),

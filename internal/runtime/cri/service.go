@@ -62,6 +62,9 @@ type Config struct {
 	CgroupRoot string
 	// InsecureRegistries may be pulled from over plain HTTP (loopback always may).
 	InsecureRegistries []string
+	// RegistryMirrors maps registry hosts to mirrors images are pulled from
+	// (see image.Config.Mirrors).
+	RegistryMirrors map[string]string
 	// StreamAddr is where exec and port-forward URLs point; default 127.0.0.1:0.
 	StreamAddr string
 	// LogMaxSize and LogMaxFiles rotate container logs (0: never).
@@ -101,7 +104,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{log: cfg.Logger}
 	var err error
 	if s.images, err = image.New(image.Config{Root: filepath.Join(cfg.Root, "images"),
-		InsecureRegistries: cfg.InsecureRegistries, Logger: cfg.Logger}); err != nil {
+		InsecureRegistries: cfg.InsecureRegistries, Mirrors: cfg.RegistryMirrors, Logger: cfg.Logger}); err != nil {
 		return nil, err
 	}
 	if s.cgroups, err = cgroups.Detect(); err != nil {
@@ -219,6 +222,13 @@ func (s *Service) Status(context.Context, *runtimeapi.StatusRequest) (*runtimeap
 		{Type: runtimeapi.RuntimeReady, Status: true},
 		{Type: runtimeapi.NetworkReady, Status: true},
 	}}}, nil
+}
+
+// RuntimeConfig tells the kubelet how pods' cgroups are managed: by path
+// under the cgroup filesystem (klite never asks systemd for them).
+func (s *Service) RuntimeConfig(context.Context, *runtimeapi.RuntimeConfigRequest) (*runtimeapi.RuntimeConfigResponse, error) {
+	return &runtimeapi.RuntimeConfigResponse{Linux: &runtimeapi.LinuxRuntimeConfiguration{
+		CgroupDriver: runtimeapi.CgroupDriver_CGROUPFS}}, nil
 }
 
 // grpcError maps not-found errors to codes.NotFound.

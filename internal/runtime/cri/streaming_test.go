@@ -129,7 +129,7 @@ func checkAttach(t *testing.T, c clients, pod string, podCfg *runtimeapi.PodSand
 	if _, err := c.rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: cr.ContainerId}); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := c.rt.Attach(ctx, &runtimeapi.AttachRequest{ContainerId: cr.ContainerId, Stdin: true, Stdout: true})
+	resp, err := c.rt.Attach(ctx, &runtimeapi.AttachRequest{ContainerId: cr.ContainerId, Stdin: true, Stdout: true, Stderr: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func checkAttach(t *testing.T, c clients, pod string, podCfg *runtimeapi.PodSand
 	var out bytes.Buffer
 	actx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	err = ex.StreamWithContext(actx, remotecommand.StreamOptions{Stdin: strings.NewReader("one\ntwo\n"), Stdout: &out})
+	err = ex.StreamWithContext(actx, remotecommand.StreamOptions{Stdin: strings.NewReader("one\ntwo\n"), Stdout: &out, Stderr: io.Discard})
 	if err != nil || out.String() != "got one\ngot two\n" {
 		t.Errorf("attach = %q, %v", out.String(), err)
 	}

@@ -59,7 +59,11 @@ func (s *Store) Pull(ctx context.Context, ref string, auth *Auth) (*Image, error
 		return nil, fmt.Errorf("parse image reference %q: %w", ref, err)
 	}
 	start := time.Now()
-	img, err := remote.Image(r,
+	from, err := s.mirrored(r)
+	if err != nil {
+		return nil, err
+	}
+	img, err := remote.Image(from,
 		remote.WithContext(ctx),
 		remote.WithAuth(authenticator(auth)),
 		remote.WithPlatform(v1.Platform{OS: "linux", Architecture: goruntime.GOARCH}),
@@ -82,6 +86,28 @@ func (s *Store) Pull(ctx context.Context, ref string, auth *Auth) (*Image, error
 	}
 	s.log.Info("pulled image", "ref", ref, "id", out.ID, "duration", time.Since(start))
 	return out, nil
+}
+
+// mirrored returns where r is fetched from: r itself, or the same
+// repository and tag or digest on the registry's mirror.
+func (s *Store) mirrored(r name.Reference) (name.Reference, error) {
+	reg := r.Context().RegistryStr()
+	mirror, ok := s.cfg.Mirrors[reg]
+	if !ok && reg == name.DefaultRegistry {
+		mirror, ok = s.cfg.Mirrors["docker.io"]
+	}
+	if !ok {
+		return r, nil
+	}
+	sep := ":"
+	if _, isDigest := r.(name.Digest); isDigest {
+		sep = "@"
+	}
+	m, err := name.ParseReference(mirror + "/" + r.Context().RepositoryStr() + sep + r.Identifier())
+	if err != nil {
+		return nil, fmt.Errorf("mirror %s of %s: %w", mirror, reg, err)
+	}
+	return m, nil
 }
 
 func authenticator(a *Auth) authn.Authenticator {

@@ -43,6 +43,10 @@ type Config struct {
 	// InsecureRegistries may be reached over plain HTTP (host or host:port).
 	// Loopback registries are always allowed.
 	InsecureRegistries []string
+	// Mirrors maps a registry host as references name it ("docker.io",
+	// "registry.k8s.io") to the host[:port] images are fetched from
+	// instead; the images keep their names (tags, repo digests).
+	Mirrors map[string]string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -283,5 +284,38 @@ func TestUnpackDigestCoversTrailingPadding(t *testing.T) {
 	}
 	if want := sha256.Sum256(padded); got.Hex != hex.EncodeToString(want[:]) {
 		t.Errorf("diff id %s does not cover the padding", got)
+	}
+}
+
+func TestPullThroughMirror(t *testing.T) {
+	host := testimage.Registry(t)
+	digest := testimage.Push(t, host+"/e2e/busybox:1.0", testimage.Busybox(t))
+	s, err := New(Config{Root: t.TempDir(), Mirrors: map[string]string{"registry.example.test": host, "docker.io": host}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ ref, tag, repoDigest string }{
+		{"registry.example.test/e2e/busybox:1.0", "registry.example.test/e2e/busybox:1.0", "registry.example.test/e2e/busybox@" + digest.String()},
+		{"registry.example.test/e2e/busybox@" + digest.String(), "", "registry.example.test/e2e/busybox@" + digest.String()},
+		{"e2e/busybox:1.0", "docker.io/e2e/busybox:1.0", "docker.io/e2e/busybox@" + digest.String()},
+	} {
+		t.Run(tc.ref, func(t *testing.T) {
+			got, err := s.Pull(context.Background(), tc.ref, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.tag != "" && !slices.Contains(got.RepoTags, tc.tag) {
+				t.Errorf("RepoTags = %v, want %s (the name asked for, not the mirror's)", got.RepoTags, tc.tag)
+			}
+			if !slices.Contains(got.RepoDigests, tc.repoDigest) {
+				t.Errorf("RepoDigests = %v, want %s", got.RepoDigests, tc.repoDigest)
+			}
+			if _, err := s.Get(tc.ref); err != nil {
+				t.Errorf("Get(%s): %v", tc.ref, err)
+			}
+		})
+	}
+	if _, err := s.Pull(context.Background(), "unmirrored.invalid/e2e/busybox:1.0", nil); err == nil {
+		t.Error("pull from a registry without a mirror went to the mirror")
 	}
 }

@@ -6,6 +6,7 @@
 package oci
 
 import (
+	"cmp"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -45,6 +46,10 @@ const Host = "host"
 type Mount struct {
 	HostPath, ContainerPath string
 	ReadOnly                bool
+	// Propagation is "rprivate" (default), "rslave" (host mounts below
+	// HostPath appear in the container) or "rshared" (and the container's
+	// appear on the host).
+	Propagation string
 }
 
 // Resources are the container's cgroup limits; zero means unlimited.
@@ -75,8 +80,15 @@ type Options struct {
 	// PrivilegedCaps are a privileged container's capabilities; default
 	// AllCapabilities (the runtime passes BoundingCapabilities()).
 	PrivilegedCaps []string
+	// MaskedPaths and ReadonlyPaths of an unprivileged container; nil
+	// means the package's MaskedPaths and ReadonlyPaths.
+	MaskedPaths, ReadonlyPaths []string
+	// Sysctl are namespaced kernel parameters the OCI runtime sets.
+	Sysctl map[string]string
 	// Seccomp applies the RuntimeDefault profile (never to privileged containers).
 	Seccomp bool
+	// SeccompProfile, when set, is applied instead (never to privileged containers).
+	SeccompProfile *specs.LinuxSeccomp
 	// Terminal gives the process a terminal (the runtime needs a console socket).
 	Terminal bool
 	CapAdd   []string
@@ -106,24 +118,48 @@ func Spec(o Options) *specs.Spec {
 			Namespaces:  namespaces(o.Namespaces),
 			CgroupsPath: o.CgroupsPath,
 			Resources:   resources(o),
+			Sysctl:      o.Sysctl,
 		},
 	}
-	if o.Seccomp && !o.Privileged {
-		s.Linux.Seccomp = RuntimeDefaultSeccomp()
+	s.Linux.RootfsPropagation = rootfsPropagation(o.Mounts)
+	switch {
+	case o.Privileged:
+	case o.SeccompProfile != nil:
+		s.Linux.Seccomp = o.SeccompProfile
+	case o.Seccomp:
+		s.Linux.Seccomp = RuntimeDefaultSeccomp(caps)
 	}
 	if !o.Privileged {
-		s.Linux.MaskedPaths = MaskedPaths
-		s.Linux.ReadonlyPaths = ReadonlyPaths
+		s.Linux.MaskedPaths = orDefault(o.MaskedPaths, MaskedPaths)
+		s.Linux.ReadonlyPaths = orDefault(o.ReadonlyPaths, ReadonlyPaths)
 	}
 	return s
 }
 
+func orDefault(v, def []string) []string {
+	if v == nil {
+		return def
+	}
+	return v
+}
+
+// capabilities is the default set (every capability for a privileged
+// container) plus CapAdd less CapDrop; "ALL" in either means every one.
 func capabilities(o Options) []string {
+	all := AllCapabilities
+	if o.PrivilegedCaps != nil {
+		all = o.PrivilegedCaps
+	}
 	base := DefaultCapabilities
 	if o.Privileged {
-		base = AllCapabilities
-		if o.PrivilegedCaps != nil {
-			base = o.PrivilegedCaps
+		base = all
+	}
+	var add []string
+	for _, c := range o.CapAdd {
+		if capName(c) == "CAP_ALL" {
+			add = append(add, all...)
+		} else {
+			add = append(add, c)
 		}
 	}
 	var out []string
@@ -131,7 +167,7 @@ func capabilities(o Options) []string {
 	for _, c := range o.CapDrop {
 		drop[capName(c)] = true
 	}
-	for _, c := range append(append([]string(nil), base...), o.CapAdd...) {
+	for _, c := range append(append([]string(nil), base...), add...) {
 		c = capName(c)
 		if !drop[c] && !drop["CAP_ALL"] && !contains(out, c) {
 			out = append(out, c)
@@ -177,11 +213,26 @@ func mounts(o Options) []specs.Mount {
 		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", sysOpts[3]}},
 	}
 	for _, m := range o.Mounts {
-		opts := []string{"rbind", "rprivate"}
+		opts := []string{"rbind", cmp.Or(m.Propagation, "rprivate")}
 		if m.ReadOnly {
 			opts = append(opts, "ro")
 		}
 		out = append(out, specs.Mount{Destination: m.ContainerPath, Type: "bind", Source: m.HostPath, Options: opts})
+	}
+	return out
+}
+
+// rootfsPropagation is what the mounts' propagation needs of the root
+// mount: shared for an rshared mount, slave for an rslave one.
+func rootfsPropagation(ms []Mount) string {
+	var out string
+	for _, m := range ms {
+		switch m.Propagation {
+		case "rshared":
+			return "rshared"
+		case "rslave":
+			out = "rslave"
+		}
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"testing"
 
@@ -73,7 +74,7 @@ func TestSpec(t *testing.T) {
 		Mounts:      []Mount{{HostPath: "/h", ContainerPath: "/etc/hosts", ReadOnly: true}},
 		CapAdd:      []string{"net_admin"}, CapDrop: []string{"KILL"}, Seccomp: true,
 	})
-	if s.Linux.Seccomp == nil || s.Linux.Seccomp.DefaultAction != specs.ActAllow || !contains(s.Linux.Seccomp.Syscalls[0].Names, "kexec_load") {
+	if s.Linux.Seccomp == nil || s.Linux.Seccomp.DefaultAction != specs.ActErrno || !allows(s.Linux.Seccomp, "read") {
 		t.Errorf("seccomp %+v", s.Linux.Seccomp)
 	}
 	if !s.Process.NoNewPrivileges || len(s.Linux.MaskedPaths) == 0 || len(s.Linux.ReadonlyPaths) == 0 {
@@ -123,4 +124,63 @@ func sortedCopy(s []string) []string {
 	out := append([]string(nil), s...)
 	sort.Strings(out)
 	return out
+}
+
+func TestCapabilitiesAndPaths(t *testing.T) {
+	host := []string{"CAP_CHOWN", "CAP_KILL", "CAP_SYS_ADMIN"}
+	for _, tc := range []struct {
+		name   string
+		o      Options
+		caps   []string
+		masked []string
+	}{
+		{name: "add ALL", o: Options{CapAdd: []string{"ALL"}, PrivilegedCaps: host},
+			caps: append(slices.Clone(DefaultCapabilities), "CAP_SYS_ADMIN"), masked: MaskedPaths},
+		{name: "add ALL drop one", o: Options{CapAdd: []string{"all"}, CapDrop: []string{"kill"}, PrivilegedCaps: host},
+			caps: append(slices.DeleteFunc(slices.Clone(DefaultCapabilities), func(c string) bool { return c == "CAP_KILL" }), "CAP_SYS_ADMIN")},
+		{name: "drop ALL add one", o: Options{CapAdd: []string{"NET_ADMIN"}, CapDrop: []string{"ALL"}}, caps: nil},
+		{name: "own masked paths", o: Options{MaskedPaths: []string{"/proc/x"}}, caps: DefaultCapabilities, masked: []string{"/proc/x"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Spec(tc.o)
+			got := s.Process.Capabilities.Effective
+			if !sameSet(got, tc.caps) {
+				t.Errorf("capabilities = %v, want %v", got, tc.caps)
+			}
+			if tc.masked != nil && !slices.Equal(s.Linux.MaskedPaths, tc.masked) {
+				t.Errorf("masked paths = %v, want %v", s.Linux.MaskedPaths, tc.masked)
+			}
+		})
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func TestMountPropagation(t *testing.T) {
+	for _, tc := range []struct {
+		name, rootfs string
+		mounts       []Mount
+		opt          string
+	}{
+		{name: "private", mounts: []Mount{{HostPath: "/h", ContainerPath: "/c"}}, opt: "rprivate"},
+		{name: "host to container", mounts: []Mount{{HostPath: "/h", ContainerPath: "/c", Propagation: "rslave"}}, opt: "rslave", rootfs: "rslave"},
+		{name: "bidirectional", mounts: []Mount{{HostPath: "/x", ContainerPath: "/x", Propagation: "rslave"},
+			{HostPath: "/h", ContainerPath: "/c", Propagation: "rshared"}}, opt: "rshared", rootfs: "rshared"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Spec(Options{Mounts: tc.mounts})
+			last := s.Mounts[len(s.Mounts)-1]
+			if last.Destination != "/c" || !slices.Contains(last.Options, tc.opt) {
+				t.Errorf("mount %+v, want option %s", last, tc.opt)
+			}
+			if s.Linux.RootfsPropagation != tc.rootfs {
+				t.Errorf("rootfs propagation %q, want %q", s.Linux.RootfsPropagation, tc.rootfs)
+			}
+		})
+	}
 }

@@ -68,8 +68,11 @@ type Config struct {
 	Resources    cgroups.Resources `json:"resources"`
 	DNS          DNS               `json:"dns"`
 	LogDirectory string            `json:"logDirectory,omitempty"`
-	Labels       map[string]string `json:"labels,omitempty"`
-	Annotations  map[string]string `json:"annotations,omitempty"`
+	// Sysctls are the pod's namespaced kernel parameters; every container
+	// sets them (in the namespaces it shares with the pause process).
+	Sysctls     map[string]string `json:"sysctls,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // DNS is the content of the pod's resolv.conf; empty means the node's.

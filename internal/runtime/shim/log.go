@@ -1,9 +1,7 @@
 package shim
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -109,23 +107,44 @@ func (l *logFile) write(stream string, partial bool, text []byte) {
 }
 
 // copyStream turns r's output into log records until EOF, also handing
-// each chunk as read (newline included) to also, when set.
+// each chunk to also, when set, as soon as it is read: attached clients
+// see output that does not end a line ("echo -n", a prompt) at once.
 func copyStream(r io.Reader, stream string, l *logFile, also func([]byte)) {
-	br := bufio.NewReaderSize(r, maxLine)
+	buf := make([]byte, 32*1024)
+	var pending []byte // the start of a line not yet ended
 	for {
-		line, err := br.ReadSlice('\n')
-		if n := len(line); n > 0 && also != nil {
-			also(line)
-		}
-		if n := len(line); n > 0 {
-			full := line[n-1] == '\n'
-			if full {
-				line = bytes.TrimSuffix(line[:n-1], []byte{'\r'}) // a terminal ends lines with \r\n
+		n, err := r.Read(buf)
+		if n > 0 {
+			if also != nil {
+				also(buf[:n])
 			}
-			l.write(stream, errors.Is(err, bufio.ErrBufferFull), line)
+			pending = writeLines(append(pending, buf[:n]...), stream, l)
 		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+		if err != nil {
+			if len(pending) > 0 {
+				l.write(stream, false, pending)
+			}
 			return
+		}
+	}
+}
+
+// writeLines logs data's complete lines (a line longer than maxLine as
+// partial records of maxLine bytes) and returns the unfinished rest,
+// moved to the start of data's array.
+func writeLines(data []byte, stream string, l *logFile) []byte {
+	rest := data
+	for {
+		i := bytes.IndexByte(rest, '\n')
+		switch {
+		case i > maxLine || (i < 0 && len(rest) > maxLine):
+			l.write(stream, true, rest[:maxLine])
+			rest = rest[maxLine:]
+		case i >= 0:
+			l.write(stream, false, bytes.TrimSuffix(rest[:i], []byte{'\r'})) // a terminal ends lines with \r\n
+			rest = rest[i+1:]
+		default:
+			return append(data[:0], rest...)
 		}
 	}
 }

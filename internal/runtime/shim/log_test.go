@@ -1,11 +1,13 @@
 package shim
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 var record = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z (stdout|stderr) (F|P) (.*)$`)
@@ -97,4 +99,31 @@ func TestReopen(t *testing.T) {
 	if got := readRecords(t, path); len(got) != 1 || got[0][2] != "after" {
 		t.Errorf("new file holds %q", got)
 	}
+}
+
+func TestCopyStreamForwardsUnfinishedLines(t *testing.T) {
+	l, err := openLog(filepath.Join(t.TempDir(), "c", "0.log"), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w := io.Pipe()
+	got := make(chan string, 4)
+	done := make(chan struct{})
+	go func() {
+		copyStream(r, "stdout", l, func(b []byte) { got <- string(b) })
+		close(done)
+	}()
+	if _, err := w.Write([]byte("hello")); err != nil { // no newline, stream still open
+		t.Fatal(err)
+	}
+	select {
+	case s := <-got:
+		if s != "hello" {
+			t.Errorf("forwarded %q, want hello", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("output without a newline was not forwarded while the stream stays open")
+	}
+	w.Close()
+	<-done
 }
