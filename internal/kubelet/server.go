@@ -33,9 +33,9 @@ import (
 //	GET  /healthz                                         ok
 //	GET  /pods                                            PodList of the pods running here
 //	GET  /containerLogs/{ns}/{pod}/{container}            ?follow ?previous ?tailLines ?sinceSeconds ?timestamps ?limitBytes
-//	GET|POST /exec/{ns}/{pod}/{container}?command=..      SPDY upgrade (stdin, stdout, stderr, tty)
-//	GET|POST /attach/{ns}/{pod}/{container}               SPDY upgrade
-//	GET|POST /portForward/{ns}/{pod}                      SPDY upgrade
+//	GET|POST /exec/{ns}/{pod}/{container}?command=..      SPDY or WebSocket upgrade (stdin, stdout, stderr, tty)
+//	GET|POST /attach/{ns}/{pod}/{container}               SPDY or WebSocket upgrade
+//	GET|POST /portForward/{ns}/{pod}                      SPDY, or SPDY tunnelled in a WebSocket
 //	GET  /stats/summary                                   stats/v1alpha1 Summary (stats.go)
 //	GET  /metrics/resource                                resource metrics, Prometheus text (metrics.go)
 //
