@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -286,12 +287,20 @@ func (l objectLookup) LookupObject(ctx context.Context, resource, namespace, nam
 	if st == nil {
 		return auth.ObjectState{}, fmt.Errorf("unknown resource %q", resource)
 	}
-	obj, _, err := st.get(ctx, namespace, name)
-	if apierrors.IsNotFound(err) {
-		return auth.ObjectState{}, auth.ErrObjectNotFound
-	}
-	if err != nil {
-		return auth.ObjectState{}, err
+	// The watch cache answers most lookups (every request bearing a token makes them); an
+	// object it lacks may be newer than the cache, so etcd has the last word on absence.
+	var obj runtime.Object
+	if e, ok := st.cache.Get(st.key(namespace, name)); ok {
+		obj = e.Obj
+	} else {
+		var err error
+		obj, _, err = st.get(ctx, namespace, name)
+		if apierrors.IsNotFound(err) {
+			return auth.ObjectState{}, auth.ErrObjectNotFound
+		}
+		if err != nil {
+			return auth.ObjectState{}, err
+		}
 	}
 	m, err := meta.Accessor(obj)
 	if err != nil {
