@@ -37,7 +37,7 @@ install_cri_tools() {
 }
 install_cri_tools
 
-unformatted="$(gofmt -l cmd internal test 2>/dev/null || true)"
+unformatted="$(gofmt -l cmd internal pkg test 2>/dev/null || true)"
 if [ -n "$unformatted" ]; then
 	echo "gofmt needed on:" >&2
 	echo "$unformatted" >&2

@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/klite/klite/internal/controllers/resourcequota/usage"
+	"github.com/klite/klite/internal/quota/usage"
 )
 
 // When the controller recomputes a quota. The API server's quota admission charges every new

@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/klite/klite/internal/controllers/resourcequota/usage"
+	"github.com/klite/klite/internal/quota/usage"
 )
 
 // usage computes status.used for the resources q limits: it sums usage.Of over the namespace's

@@ -7,7 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
-	"github.com/klite/klite/internal/controllers/resourcequota/usage"
+	"github.com/klite/klite/internal/quota/usage"
 )
 
 // checkPod checks every container (type Container) and the pod as a whole (type Pod).

@@ -39,7 +39,7 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 
 	"github.com/klite/klite/internal/apiserver/admission"
-	"github.com/klite/klite/internal/controllers/resourcequota/usage"
+	"github.com/klite/klite/internal/quota/usage"
 )
 
 // Name is the plugin's name (upstream's).
