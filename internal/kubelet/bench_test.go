@@ -3,10 +3,15 @@ package kubelet
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,8 +25,13 @@ import (
 // started straight through the CRI) measured in the same run:
 //
 //	go test -run XXX -bench PodStartup -benchtime 100x ./internal/kubelet
+//
+// It also reports the CRI calls the kubelet made per pod (cri-calls/pod);
+// creating a pod needs at least RunPodSandbox, CreateContainer and
+// StartContainer.
 func BenchmarkPodStartup(b *testing.B) {
-	e := newEnv(b)
+	calls := &countingRuntime{}
+	e := newEnv(b, func(c *Config) { calls.RuntimeServiceClient = c.Runtime; c.Runtime = calls })
 	ctx := context.Background()
 	base := e.criBaseline(b)
 	w, err := e.client.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{})
@@ -49,6 +59,77 @@ func BenchmarkPodStartup(b *testing.B) {
 	b.ReportMetric(float64(p99.Milliseconds()), "p99-ms")
 	b.ReportMetric(float64(base.Milliseconds()), "cri-baseline-ms")
 	b.ReportMetric(float64(p50)/float64(base), "p50/baseline")
+	b.ReportMetric(float64(calls.n.Load())/float64(b.N), "cri-calls/pod")
+	b.Logf("CRI calls during the run: %s", calls.String())
+}
+
+// countingRuntime counts the kubelet's calls to the runtime by method.
+type countingRuntime struct {
+	runtimeapi.RuntimeServiceClient
+	n       atomic.Int64
+	mu      sync.Mutex
+	methods map[string]int
+}
+
+func (c *countingRuntime) count(method string) {
+	c.n.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.methods == nil {
+		c.methods = map[string]int{}
+	}
+	c.methods[method]++
+}
+
+func (c *countingRuntime) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keys := slices.Sorted(maps.Keys(c.methods))
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, c.methods[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func (c *countingRuntime) ListPodSandbox(ctx context.Context, in *runtimeapi.ListPodSandboxRequest, opts ...grpc.CallOption) (*runtimeapi.ListPodSandboxResponse, error) {
+	c.count("ListPodSandbox")
+	return c.RuntimeServiceClient.ListPodSandbox(ctx, in, opts...)
+}
+
+func (c *countingRuntime) ListContainers(ctx context.Context, in *runtimeapi.ListContainersRequest, opts ...grpc.CallOption) (*runtimeapi.ListContainersResponse, error) {
+	c.count("ListContainers")
+	return c.RuntimeServiceClient.ListContainers(ctx, in, opts...)
+}
+
+func (c *countingRuntime) PodSandboxStatus(ctx context.Context, in *runtimeapi.PodSandboxStatusRequest, opts ...grpc.CallOption) (*runtimeapi.PodSandboxStatusResponse, error) {
+	c.count("PodSandboxStatus")
+	return c.RuntimeServiceClient.PodSandboxStatus(ctx, in, opts...)
+}
+
+func (c *countingRuntime) ContainerStatus(ctx context.Context, in *runtimeapi.ContainerStatusRequest, opts ...grpc.CallOption) (*runtimeapi.ContainerStatusResponse, error) {
+	c.count("ContainerStatus")
+	return c.RuntimeServiceClient.ContainerStatus(ctx, in, opts...)
+}
+
+func (c *countingRuntime) RunPodSandbox(ctx context.Context, in *runtimeapi.RunPodSandboxRequest, opts ...grpc.CallOption) (*runtimeapi.RunPodSandboxResponse, error) {
+	c.count("RunPodSandbox")
+	return c.RuntimeServiceClient.RunPodSandbox(ctx, in, opts...)
+}
+
+func (c *countingRuntime) CreateContainer(ctx context.Context, in *runtimeapi.CreateContainerRequest, opts ...grpc.CallOption) (*runtimeapi.CreateContainerResponse, error) {
+	c.count("CreateContainer")
+	return c.RuntimeServiceClient.CreateContainer(ctx, in, opts...)
+}
+
+func (c *countingRuntime) StartContainer(ctx context.Context, in *runtimeapi.StartContainerRequest, opts ...grpc.CallOption) (*runtimeapi.StartContainerResponse, error) {
+	c.count("StartContainer")
+	return c.RuntimeServiceClient.StartContainer(ctx, in, opts...)
+}
+
+func (c *countingRuntime) ListPodSandboxStats(ctx context.Context, in *runtimeapi.ListPodSandboxStatsRequest, opts ...grpc.CallOption) (*runtimeapi.ListPodSandboxStatsResponse, error) {
+	c.count("ListPodSandboxStats")
+	return c.RuntimeServiceClient.ListPodSandboxStats(ctx, in, opts...)
 }
 
 func waitRunning(b *testing.B, w watch.Interface, created map[string]time.Time, mu *sync.Mutex, n int) []time.Duration {

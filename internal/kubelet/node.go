@@ -138,7 +138,7 @@ func (k *Kubelet) nodeStatus(ctx context.Context) corev1.NodeStatus {
 		Capacity: capacity, Allocatable: alloc,
 		Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: k.nodeIP},
 			{Type: corev1.NodeHostName, Address: hostname}},
-		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: KubeletPort}},
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: k.port()}},
 		NodeInfo:        k.nodeInfo(ctx),
 		Conditions:      k.nodeConditions(ctx),
 	}

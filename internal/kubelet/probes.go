@@ -91,10 +91,16 @@ func (w *podWorker) runProbe(ctx context.Context, pod *corev1.Pod, c *corev1.Con
 	}
 	now := time.Now()
 	period := time.Duration(max(p.PeriodSeconds, 1)) * time.Second
-	if now.Before(started.Add(time.Duration(p.InitialDelaySeconds)*time.Second)) || now.Sub(ps.last) < period {
+	due := started.Add(time.Duration(p.InitialDelaySeconds) * time.Second)
+	if next := ps.last.Add(period); next.After(due) {
+		due = next
+	}
+	if now.Before(due) {
+		w.dueAt(due)
 		return ps.result || kind != probeLiveness
 	}
 	ps.last = now
+	w.dueAt(now.Add(period))
 	timeout := time.Duration(max(p.TimeoutSeconds, 1)) * time.Second
 	out, err := w.k.probe(ctx, pod, c, id, p, timeout)
 	if err == nil {
@@ -111,6 +117,13 @@ func (w *podWorker) runProbe(ctx context.Context, pod *corev1.Pod, c *corev1.Con
 		return kind == probeReadiness
 	}
 	return true
+}
+
+// dueAt notes that a probe is due at t, so the worker wakes up for it.
+func (w *podWorker) dueAt(t time.Time) {
+	if w.probeDue.IsZero() || t.Before(w.probeDue) {
+		w.probeDue = t
+	}
 }
 
 func firstLine(s string) string {

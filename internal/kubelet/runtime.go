@@ -44,6 +44,31 @@ func (rp *runtimePod) previous(name string) *runtimeapi.ContainerStatus {
 	return nil
 }
 
+// record puts a container status the worker just read into rp: it
+// replaces the instance with its ID, or becomes the newest of its name.
+func (rp *runtimePod) record(st *runtimeapi.ContainerStatus) {
+	name := st.Metadata.GetName()
+	list := rp.containers[name]
+	for i, cs := range list {
+		if cs.Id == st.Id {
+			list[i] = st
+			return
+		}
+	}
+	rp.containers[name] = append([]*runtimeapi.ContainerStatus{st}, list...)
+}
+
+// drop forgets a container the worker removed.
+func (rp *runtimePod) drop(name, id string) {
+	list := rp.containers[name]
+	for i, cs := range list {
+		if cs.Id == id {
+			rp.containers[name] = append(list[:i:i], list[i+1:]...)
+			return
+		}
+	}
+}
+
 // getRuntimePod returns the pod's sandboxes and containers from a runtime
 // snapshot taken at or after since (see runtimeCache).
 func (k *Kubelet) getRuntimePod(ctx context.Context, uid types.UID, since time.Time) (*runtimePod, error) {

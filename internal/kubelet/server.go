@@ -57,6 +57,9 @@ func (k *Kubelet) newServer() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	k.mu.Lock()
+	k.addr = ln.Addr().String() // known before the node registers: it advertises the port
+	k.mu.Unlock()
 	s := &server{k: k, ln: ln}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
@@ -74,6 +77,20 @@ func (k *Kubelet) newServer() (*server, error) {
 	return s, nil
 }
 
+// port is the kubelet API's port, advertised in the Node's daemonEndpoints so that the API
+// server proxies logs, exec and port-forward to this kubelet and not another on the host.
+func (k *Kubelet) port() int32 {
+	_, p, err := net.SplitHostPort(k.Addr())
+	if err != nil {
+		return KubeletPort
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n == 0 {
+		return KubeletPort
+	}
+	return int32(n)
+}
+
 // Addr is where the kubelet API listens (for tests binding port 0).
 func (k *Kubelet) Addr() string {
 	k.mu.Lock()
@@ -82,9 +99,6 @@ func (k *Kubelet) Addr() string {
 }
 
 func (s *server) run(ctx context.Context) {
-	s.k.mu.Lock()
-	s.k.addr = s.ln.Addr().String()
-	s.k.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -22,7 +22,7 @@ func (w *podWorker) writeStatus(ctx context.Context, pod *corev1.Pod, rp *runtim
 	target := pod
 	if isStatic(pod) {
 		if target = w.k.static.mirrorOf(pod); target == nil {
-			return next, nil
+			return min(next, w.k.cfg.ResyncPeriod), nil // until the mirror exists
 		}
 	}
 	if apiequality.Semantic.DeepEqual(st, target.Status) ||

@@ -19,38 +19,46 @@ func (w *podWorker) syncPod(ctx context.Context, pod *corev1.Pod) (time.Duration
 			w.startTime = pod.Status.StartTime.Time
 		}
 	}
-	// A view no older than half a resync period, and newer than our last change.
-	since := time.Now().Add(-k.cfg.ResyncPeriod / 2)
-	if w.lastChange.After(since) {
-		since = w.lastChange
-	}
+	since := w.freshness()
 	rp, err := k.getRuntimePod(ctx, pod.UID, since)
 	if err != nil {
 		return time.Second, err
 	}
-	next := k.cfg.ResyncPeriod
+	next := k.idlePeriod()
+	w.probeDue = time.Time{}
 	if terminal(pod.Status.Phase) {
-		return 10 * next, w.stopSandboxes(ctx, rp)
+		return next, w.stopSandboxes(ctx, rp)
 	}
 	if err := k.mountVolumes(ctx, pod); err != nil {
 		k.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedMount", "MountVolume.SetUp failed: %v", err)
-		return w.writeStatus(ctx, pod, rp, 2*next)
+		return w.writeStatus(ctx, pod, rp, 2*k.cfg.ResyncPeriod)
 	}
 	if rp.sandbox == nil {
 		if rp, err = w.createSandbox(ctx, pod, rp); err != nil {
 			k.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
-			return w.writeStatus(ctx, pod, rp, 2*next)
+			return w.writeStatus(ctx, pod, rp, 2*k.cfg.ResyncPeriod)
 		}
 	}
-	if after, started := w.syncContainers(ctx, pod, rp); started || after < next {
-		if after < next {
-			next = after
-		}
-		if rp, err = k.getRuntimePod(ctx, pod.UID, time.Now()); err != nil {
-			return time.Second, err
-		}
+	// syncContainers records what it starts or stops in rp: the status
+	// below needs no relist.
+	next = min(next, w.syncContainers(ctx, pod, rp))
+	if !w.probeDue.IsZero() {
+		next = min(next, max(time.Until(w.probeDue), 10*time.Millisecond))
 	}
 	return w.writeStatus(ctx, pod, rp, next)
+}
+
+// freshness is how recent a runtime snapshot the next pass needs: newer
+// than the worker's last change (so it never misses what it did), and no
+// older than half a resync period. The workers syncing meanwhile share one
+// relist; new pods are so admitted in cohorts, one relist apart, which
+// measured better than letting every new pod at the runtime at once.
+func (w *podWorker) freshness() time.Time {
+	since := time.Now().Add(-w.k.cfg.ResyncPeriod / 2)
+	if w.lastChange.After(since) {
+		since = w.lastChange
+	}
+	return since
 }
 
 func terminal(p corev1.PodPhase) bool { return p == corev1.PodSucceeded || p == corev1.PodFailed }
@@ -78,22 +86,35 @@ func (w *podWorker) createSandbox(ctx context.Context, pod *corev1.Pod, rp *runt
 		}
 	}
 	cfg := k.sandboxConfig(pod, uint32(len(rp.sandboxes)))
-	if _, err := k.runtime.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg}); err != nil {
+	resp, err := k.runtime.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
+	if err != nil {
 		return rp, err
 	}
-	for _, sb := range rp.sandboxes {
-		_, _ = k.runtime.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: sb.Id})
-	}
 	w.lastChange = time.Now()
-	return k.getRuntimePod(ctx, pod.UID, w.lastChange)
+	if len(rp.sandboxes) > 0 {
+		for _, sb := range rp.sandboxes {
+			_, _ = k.runtime.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: sb.Id})
+		}
+		w.lastChange = time.Now()
+		return k.getRuntimePod(ctx, pod.UID, w.lastChange) // the old containers went with them
+	}
+	// A first sandbox: ask for it alone rather than relisting the runtime.
+	st, err := k.runtime.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: resp.PodSandboxId})
+	if err != nil {
+		return rp, err
+	}
+	k.cache.rememberSandbox(st.Status)
+	sb := &runtimeapi.PodSandbox{Id: st.Status.Id, Metadata: st.Status.Metadata, State: st.Status.State,
+		CreatedAt: st.Status.CreatedAt, Labels: st.Status.Labels, Annotations: st.Status.Annotations}
+	return &runtimePod{sandbox: st.Status, sandboxes: []*runtimeapi.PodSandbox{sb}, containers: rp.containers}, nil
 }
 
-// syncContainers starts what should run now. It returns how soon to look
-// again and whether it started anything.
-func (w *podWorker) syncContainers(ctx context.Context, pod *corev1.Pod, rp *runtimePod) (time.Duration, bool) {
-	after, started, initDone := w.syncInit(ctx, pod, rp)
+// syncContainers starts what should run now, recording in rp what it
+// started or killed. It returns how soon to look again.
+func (w *podWorker) syncContainers(ctx context.Context, pod *corev1.Pod, rp *runtimePod) time.Duration {
+	after, initDone := w.syncInit(ctx, pod, rp)
 	if !initDone {
-		return after, started
+		return after
 	}
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
@@ -102,7 +123,7 @@ func (w *podWorker) syncContainers(ctx context.Context, pod *corev1.Pod, rp *run
 			if w.probeContainer(ctx, pod, c, cs) {
 				continue
 			}
-			cs = w.refresh(ctx, cs)
+			cs = w.refresh(ctx, rp, cs)
 		}
 		if cs != nil && cs.State == runtimeapi.ContainerState_CONTAINER_RUNNING {
 			continue
@@ -110,17 +131,15 @@ func (w *podWorker) syncContainers(ctx context.Context, pod *corev1.Pod, rp *run
 		if cs != nil && !shouldRestart(pod.Spec.RestartPolicy, cs) {
 			continue
 		}
-		d, ok := w.startContainer(ctx, pod, c, rp, cs)
-		started = started || ok
-		after = min(after, d)
+		after = min(after, w.startContainer(ctx, pod, c, rp, cs))
 	}
-	return after, started
+	return after
 }
 
 // syncInit runs init containers one after the other; sidecars (restartPolicy
 // Always) keep running. initDone reports all regular ones completed.
-func (w *podWorker) syncInit(ctx context.Context, pod *corev1.Pod, rp *runtimePod) (after time.Duration, started, initDone bool) {
-	after = w.k.cfg.ResyncPeriod
+func (w *podWorker) syncInit(ctx context.Context, pod *corev1.Pod, rp *runtimePod) (after time.Duration, initDone bool) {
+	after = w.k.idlePeriod()
 	for i := range pod.Spec.InitContainers {
 		c := &pod.Spec.InitContainers[i]
 		cs := rp.latest(c.Name)
@@ -128,20 +147,21 @@ func (w *podWorker) syncInit(ctx context.Context, pod *corev1.Pod, rp *runtimePo
 		switch {
 		case cs != nil && cs.State == runtimeapi.ContainerState_CONTAINER_RUNNING:
 			if sidecar {
-				w.probeContainer(ctx, pod, c, cs)
+				if !w.probeContainer(ctx, pod, c, cs) {
+					w.refresh(ctx, rp, cs)
+				}
 				continue
 			}
-			return after, false, false
+			return after, false
 		case cs != nil && cs.State == runtimeapi.ContainerState_CONTAINER_EXITED && cs.ExitCode == 0 && !sidecar:
 			continue
 		case cs != nil && cs.State == runtimeapi.ContainerState_CONTAINER_EXITED && !sidecar &&
 			pod.Spec.RestartPolicy == corev1.RestartPolicyNever:
-			return after, false, false // the pod failed
+			return after, false // the pod failed
 		}
-		d, ok := w.startContainer(ctx, pod, c, rp, cs)
-		return min(after, d), ok, false
+		return min(after, w.startContainer(ctx, pod, c, rp, cs)), false
 	}
-	return after, false, true
+	return after, true
 }
 
 func isSidecar(c *corev1.Container) bool {
@@ -163,17 +183,22 @@ func shouldRestart(policy corev1.RestartPolicy, cs *runtimeapi.ContainerStatus) 
 	}
 }
 
-func (w *podWorker) refresh(ctx context.Context, cs *runtimeapi.ContainerStatus) *runtimeapi.ContainerStatus {
+// refresh rereads one container after the worker changed it, and records
+// it in rp as that name's newest instance.
+func (w *podWorker) refresh(ctx context.Context, rp *runtimePod, cs *runtimeapi.ContainerStatus) *runtimeapi.ContainerStatus {
 	st, err := w.k.runtime.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: cs.Id})
 	if err != nil {
 		return cs
 	}
+	rp.record(st.Status)
+	w.k.cache.rememberContainer(st.Status)
 	return st.Status
 }
 
 // startContainer starts c unless its back-off forbids it yet; prev is its
-// last instance (nil for the first start). It returns when to look again.
-func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *corev1.Container, rp *runtimePod, prev *runtimeapi.ContainerStatus) (time.Duration, bool) {
+// last instance (nil for the first start). The new instance is recorded
+// in rp. It returns when to look again.
+func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *corev1.Container, rp *runtimePod, prev *runtimeapi.ContainerStatus) time.Duration {
 	k := w.k
 	attempt := uint32(0)
 	if prev != nil {
@@ -181,36 +206,47 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 		if prev.State == runtimeapi.ContainerState_CONTAINER_CREATED {
 			attempt = prev.Metadata.GetAttempt()
 			_, _ = k.runtime.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: prev.Id})
+			rp.drop(c.Name, prev.Id)
 		} else if wait := w.backoffWait(pod, c.Name, prev); wait > 0 {
-			return wait, false
+			return wait
 		}
 	}
 	defer func() { w.lastChange = time.Now() }()
 	imageRef, err := w.pullImage(ctx, pod, c)
 	if err != nil {
-		return k.cfg.ResyncPeriod, false
+		return k.cfg.ResyncPeriod
 	}
 	id, err := w.createContainer(ctx, pod, c, rp, imageRef, attempt)
 	if err != nil {
 		w.waiting[c.Name] = waitReason{"CreateContainerError", err.Error()}
 		k.recorder.Eventf(containerRef(pod, c.Name), corev1.EventTypeWarning, "Failed", "Error: %v", err)
-		return k.cfg.ResyncPeriod, false
+		return k.cfg.ResyncPeriod
 	}
 	k.recorder.Eventf(containerRef(pod, c.Name), corev1.EventTypeNormal, "Created", "Created container: %s", c.Name)
 	if _, err := k.runtime.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: id}); err != nil {
 		w.waiting[c.Name] = waitReason{"RunContainerError", err.Error()}
 		k.recorder.Eventf(containerRef(pod, c.Name), corev1.EventTypeWarning, "Failed", "Error: %v", err)
-		return k.cfg.ResyncPeriod, false
+		w.refresh(ctx, rp, &runtimeapi.ContainerStatus{Id: id})
+		return k.cfg.ResyncPeriod
 	}
+	started := time.Now()
 	delete(w.waiting, c.Name)
 	k.recorder.Eventf(containerRef(pod, c.Name), corev1.EventTypeNormal, "Started", "Started container %s", c.Name)
+	w.pruneContainers(ctx, rp, c.Name)
 	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
 		if !k.runHook(ctx, pod, c, id, c.Lifecycle.PostStart, "FailedPostStartHook") {
 			_ = k.killContainer(ctx, pod, c.Name, id, gracePeriod(pod), "FailedPostStartHook")
+			w.refresh(ctx, rp, &runtimeapi.ContainerStatus{Id: id})
+			return k.cfg.ResyncPeriod
 		}
 	}
-	w.pruneContainers(ctx, rp, c.Name)
-	return k.cfg.ResyncPeriod, true
+	// What the runtime would answer now, without asking it (a status
+	// read is O(containers) in some runtimes); the next relist, which our
+	// next pass waits for, brings the runtime's own.
+	rp.record(&runtimeapi.ContainerStatus{Id: id, Metadata: &runtimeapi.ContainerMetadata{Name: c.Name, Attempt: attempt},
+		State: runtimeapi.ContainerState_CONTAINER_RUNNING, CreatedAt: started.UnixNano(), StartedAt: started.UnixNano(),
+		Image: &runtimeapi.ImageSpec{Image: c.Image}, ImageRef: imageRef})
+	return k.cfg.ResyncPeriod
 }
 
 // backoffWait returns how long c must still wait before its restart (and
@@ -246,5 +282,8 @@ func (w *podWorker) pruneContainers(ctx context.Context, rp *runtimePod, name st
 	list := rp.containers[name]
 	for i := 1; i < len(list); i++ {
 		_, _ = w.k.runtime.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: list[i].Id})
+	}
+	if len(list) > 1 {
+		rp.containers[name] = list[:1]
 	}
 }

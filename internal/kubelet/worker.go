@@ -5,6 +5,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 )
@@ -34,6 +35,8 @@ type podWorker struct {
 	// lastChange is when this worker last changed the pod in the runtime;
 	// it reads no runtime snapshot older than that.
 	lastChange time.Time
+	// probeDue is when the next probe of this pass's containers is due.
+	probeDue time.Time
 }
 
 // waitReason is why a container is not running (ErrImagePull, CrashLoopBackOff, ...).
@@ -82,18 +85,56 @@ func (k *Kubelet) dispatch(pod *corev1.Pod, gone bool) {
 		k.workers[pod.UID] = w
 		k.wg.Add(1)
 		go w.run(k.ctx)
+		k.cache.started.Do(func() {
+			k.wg.Add(1)
+			go func() { defer k.wg.Done(); k.cache.relistEvery(k.ctx, k.cfg.ResyncPeriod, k.wake) }()
+		})
 	}
 	w.update(pod, gone)
 }
 
+// wake makes the pod's worker sync now (the runtime changed under it).
+func (k *Kubelet) wake(uid types.UID) {
+	k.mu.Lock()
+	w := k.workers[uid]
+	k.mu.Unlock()
+	if w != nil {
+		select {
+		case w.signal <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// idlePeriod is how long a worker with nothing due sleeps: runtime changes
+// (relist events), pod updates, probes and back-off expiry wake it sooner.
+func (k *Kubelet) idlePeriod() time.Duration { return 10 * k.cfg.ResyncPeriod }
+
+// update hands the worker a newer pod. It wakes the worker unless only
+// the status changed (as the worker's own status writes do; upstream's
+// config source ignores those too), so a status write causes no extra pass.
 func (w *podWorker) update(pod *corev1.Pod, gone bool) {
 	w.mu.lock()
+	wake := gone || w.pod == nil || needsSync(w.pod, pod)
 	w.pod, w.gone = pod, w.gone || gone
 	w.mu.unlock()
-	select {
-	case w.signal <- struct{}{}:
-	default:
+	if wake {
+		select {
+		case w.signal <- struct{}{}:
+		default:
+		}
 	}
+}
+
+// needsSync reports whether cur differs from old in what the worker acts
+// on: spec, metadata it reads, deletion, or phase.
+func needsSync(old, cur *corev1.Pod) bool {
+	return old.UID != cur.UID || old.Status.Phase != cur.Status.Phase ||
+		!apiequality.Semantic.DeepEqual(old.DeletionTimestamp, cur.DeletionTimestamp) ||
+		!apiequality.Semantic.DeepEqual(old.DeletionGracePeriodSeconds, cur.DeletionGracePeriodSeconds) ||
+		!apiequality.Semantic.DeepEqual(old.Labels, cur.Labels) ||
+		!apiequality.Semantic.DeepEqual(old.Annotations, cur.Annotations) ||
+		!apiequality.Semantic.DeepEqual(old.Spec, cur.Spec)
 }
 
 func (w *podWorker) snapshot() (*corev1.Pod, bool) {
