@@ -61,6 +61,9 @@ func (s *Sim) syncPod(ctx context.Context, lister listersv1.PodLister, key strin
 		return nil
 	case pod.Status.Phase != corev1.PodRunning:
 		return s.updateStatus(ctx, pod, s.runningStatus(pod, n))
+	case !podReady(pod):
+		// Marked not ready while the node was unreachable: a live kubelet reports it ready again.
+		return s.updateStatus(ctx, pod, s.readyAgain(pod))
 	case pod.Spec.RestartPolicy == corev1.RestartPolicyAlways:
 		return nil
 	}
@@ -173,4 +176,30 @@ func containerStatus(c corev1.Container, _ metav1.Time, state *corev1.ContainerS
 		Ready:       running,
 		Started:     ptr.To(running),
 	}
+}
+
+// readyAgain is a running pod's status with Ready and ContainersReady true again (same IP,
+// same start time).
+func (s *Sim) readyAgain(pod *corev1.Pod) corev1.PodStatus {
+	st := *pod.Status.DeepCopy()
+	now := metav1.NewTime(s.cfg.Clock.Now().Truncate(1e9))
+	for i := range st.Conditions {
+		c := &st.Conditions[i]
+		if (c.Type == corev1.PodReady || c.Type == corev1.ContainersReady) && c.Status != corev1.ConditionTrue {
+			c.Status, c.Reason, c.Message, c.LastTransitionTime = corev1.ConditionTrue, "", "", now
+		}
+	}
+	for i := range st.ContainerStatuses {
+		st.ContainerStatuses[i].Ready = true
+	}
+	return st
+}
+
+func podReady(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }

@@ -274,3 +274,41 @@ func TestThousandNodes(t *testing.T) {
 		t.Errorf("%d leases, want at least %d", len(leases.Items), nodes)
 	}
 }
+
+// TestPodReadyAgainAfterNotReady: the node lifecycle controller marks the pods of an unreachable
+// node not ready; once the node is back, its (simulated) kubelet reports them ready again,
+// keeping their IP.
+func TestPodReadyAgainAfterNotReady(t *testing.T) {
+	s := startSim(t, sim.Config{Nodes: 1, NamePrefix: "again", PodCIDRStart: netip.MustParseAddr("10.98.0.0")})
+	ctx := context.Background()
+	ns := namespace(t, cluster.Client)
+	pods := cluster.Client.CoreV1().Pods(ns)
+	if _, err := pods.Create(ctx, pod(ns, "svc", s.NodeNames()[0], corev1.RestartPolicyAlways), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var running *corev1.Pod
+	eventually(t, "running and ready", func() (bool, error) {
+		var err error
+		running, err = pods.Get(ctx, "svc", metav1.GetOptions{})
+		return err == nil && running.Status.Phase == corev1.PodRunning && podReady(running), err
+	})
+	notReady := running.DeepCopy()
+	for i := range notReady.Status.Conditions {
+		if c := &notReady.Status.Conditions[i]; c.Type == corev1.PodReady || c.Type == corev1.ContainersReady {
+			c.Status = corev1.ConditionFalse
+		}
+	}
+	if _, err := pods.UpdateStatus(ctx, notReady, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "ready again", func() (bool, error) {
+		got, err := pods.Get(ctx, "svc", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		if podReady(got) && got.Status.PodIP != running.Status.PodIP {
+			t.Fatalf("pod IP changed from %s to %s", running.Status.PodIP, got.Status.PodIP)
+		}
+		return podReady(got), nil
+	})
+}

@@ -40,6 +40,10 @@ type Options struct {
 	ConcurrentReplicaSetSyncs int
 	ConcurrentGCSyncs         int
 	ConcurrentNamespaceSyncs  int
+	// KubeAPIQPS and KubeAPIBurst rate-limit the controllers' client (client-go's own default of
+	// 5/s would make a 10,000-replica Deployment take half an hour).
+	KubeAPIQPS   float32
+	KubeAPIBurst int
 
 	// Logger receives the controllers' logs (and client-go's); slog.Default when nil.
 	Logger *slog.Logger
@@ -76,6 +80,8 @@ func NewOptions() *Options {
 		ConcurrentReplicaSetSyncs: 5,
 		ConcurrentGCSyncs:         20,
 		ConcurrentNamespaceSyncs:  10,
+		KubeAPIQPS:                500,
+		KubeAPIBurst:              1000,
 	}
 }
 
@@ -103,6 +109,10 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.ConcurrentReplicaSetSyncs, "concurrent-replicaset-syncs", o.ConcurrentReplicaSetSyncs, "ReplicaSets (and ReplicationControllers) synced in parallel")
 	fs.IntVar(&o.ConcurrentGCSyncs, "concurrent-gc-syncs", o.ConcurrentGCSyncs, "Garbage collector workers")
 	fs.IntVar(&o.ConcurrentNamespaceSyncs, "concurrent-namespace-syncs", o.ConcurrentNamespaceSyncs, "Namespaces emptied in parallel")
+	if fs.Lookup("kube-api-qps") == nil { // klite server: the scheduler's flags of these names win
+		fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Client-side rate limit towards the API server (requests per second)")
+		fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Client-side burst towards the API server")
+	}
 }
 
 // Validate checks the options.

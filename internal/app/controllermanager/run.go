@@ -71,6 +71,15 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options) error {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "klite-controller-manager"
 	}
+	if opts.KubeAPIQPS > 0 {
+		cfg.QPS, cfg.Burst = opts.KubeAPIQPS, opts.KubeAPIBurst
+	}
+	if cfg.ContentType == "" {
+		// Protobuf for the typed clients, as upstream's components; the dynamic and metadata
+		// clients (garbage collector, namespace deletion) pick JSON themselves.
+		cfg.ContentType = "application/vnd.kubernetes.protobuf"
+		cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	}
 	if !opts.LeaderElect {
 		return runControllers(ctx, cfg, opts, log)
 	}

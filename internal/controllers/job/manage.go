@@ -45,7 +45,15 @@ func (p *pass) backoffRemaining() time.Duration {
 	}
 	var last time.Time
 	for _, f := range p.failed {
-		last = maxTime(last, maxTime(finishedAt(f), p.c.failedAt(f)))
+		seen := p.c.failedAt(f)
+		if seen.IsZero() {
+			// The lister can show a failure before the informer's handler has noted it (a
+			// sync for another reason): the failure is as recent as now, not as the pod's
+			// second-precision timestamps, or its replacement would skip the back-off.
+			p.c.noteFailure(f, false)
+			seen = p.c.failedAt(f)
+		}
+		last = maxTime(last, maxTime(finishedAt(f), seen))
 	}
 	d := time.Duration(float64(p.c.cfg.BackoffBase) * math.Pow(2, float64(len(p.failed)-1)))
 	d = min(d, p.c.cfg.BackoffMax)
