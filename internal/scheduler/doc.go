@@ -12,5 +12,6 @@
 //	                ─▶ assume in cache ─▶ Reserve ─▶ (goroutine) PreBind ─▶ Bind ─▶ Scheduled event
 //
 // The cache counts an assumed pod on its node at once, so the next cycle sees it before the
-// API server echoes the binding. Every decision is kept for `klite scheduler explain`.
+// API server echoes the binding. Pods nominated to a node by preemption are counted there when
+// filtering pods of no higher priority (the nominator), so the room freed stays theirs. Every decision is kept for `klite scheduler explain`.
 package scheduler

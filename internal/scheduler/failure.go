@@ -26,11 +26,13 @@ func (s *Scheduler) failed(ctx context.Context, fw *framework.Framework, state *
 	pod := qp.Pod
 	reason := ReasonSchedulerError
 	var fitErr *FitError
-	nominated := ""
+	var nominated *string // nil: leave status.nominatedNodeName as it is
 	if errors.As(err, &fitErr) {
 		reason = ReasonUnschedulable
 		qp.UnschedulableBy = fitErr.Diagnosis.UnschedulablePlugins
-		nominated = s.postFilter(ctx, fw, state, pod, fitErr)
+		if node, ran := s.postFilter(ctx, fw, state, pod, fitErr); ran {
+			nominated = s.nominate(pod, node)
+		}
 	} else if errors.Is(err, ErrNoNodesAvailable) {
 		reason = ReasonUnschedulable
 		qp.UnschedulableBy = nil
@@ -48,10 +50,11 @@ func (s *Scheduler) failed(ctx context.Context, fw *framework.Framework, state *
 	}
 }
 
-// postFilter runs preemption for a pod that fits nowhere and returns the nominated node.
-func (s *Scheduler) postFilter(ctx context.Context, fw *framework.Framework, state *framework.CycleState, pod *corev1.Pod, fitErr *FitError) string {
+// postFilter runs preemption for a pod that fits nowhere and returns the nominated node; ran
+// is false when no PostFilter plugin ran.
+func (s *Scheduler) postFilter(ctx context.Context, fw *framework.Framework, state *framework.CycleState, pod *corev1.Pod, fitErr *FitError) (node string, ran bool) {
 	if !fw.HasPostFilterPlugins() || state == nil {
-		return ""
+		return "", false
 	}
 	statuses := fitErr.Diagnosis.NodeToStatus
 	if fitErr.Diagnosis.PreFilterStatus != nil {
@@ -64,18 +67,49 @@ func (s *Scheduler) postFilter(ctx context.Context, fw *framework.Framework, sta
 	if !st.IsSuccess() {
 		fitErr.Diagnosis.PostFilterMsg = st.Message()
 	}
-	return node
+	return node, true
 }
 
-// setUnschedulable patches PodScheduled=False (and the nominated node) unless already so.
-func (s *Scheduler) setUnschedulable(ctx context.Context, pod *corev1.Pod, reason, msg, nominated string) error {
+// nominate records preemption's outcome for pod and returns the nominatedNodeName to write:
+// the node preemption made room on; else, while victims on the earlier nominated node are
+// still terminating, nil (keep it); else "" (clear it: the pod no longer has room held).
+func (s *Scheduler) nominate(pod *corev1.Pod, node string) *string {
+	if node == "" && s.awaitingVictims(pod) {
+		return nil
+	}
+	s.nominator.add(pod, node)
+	return &node
+}
+
+// awaitingVictims reports whether pod's nominated node still has lower-priority pods
+// terminating, which preemption evicted for it.
+func (s *Scheduler) awaitingVictims(pod *corev1.Pod) bool {
+	name := s.nominator.nodeFor(pod.UID)
+	if name == "" {
+		name = pod.Status.NominatedNodeName
+	}
+	n := s.snapshot.Load().Get(name)
+	if n == nil {
+		return false
+	}
+	for _, pi := range n.Pods {
+		if pi.Pod.DeletionTimestamp != nil && framework.PodPriority(pi.Pod) < framework.PodPriority(pod) {
+			return true
+		}
+	}
+	return false
+}
+
+// setUnschedulable patches PodScheduled=False (and the nominated node, unless nil) unless
+// already so.
+func (s *Scheduler) setUnschedulable(ctx context.Context, pod *corev1.Pod, reason, msg string, nominated *string) error {
 	cur, err := s.podLister.Pods(pod.Namespace).Get(pod.Name)
 	if err != nil || cur.UID != pod.UID || cur.Spec.NodeName != "" {
 		return nil
 	}
 	for _, c := range cur.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == reason && c.Message == msg &&
-			cur.Status.NominatedNodeName == nominated {
+			(nominated == nil || cur.Status.NominatedNodeName == *nominated) {
 			return nil
 		}
 	}
@@ -83,8 +117,8 @@ func (s *Scheduler) setUnschedulable(ctx context.Context, pod *corev1.Pod, reaso
 		Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: reason, Message: msg,
 		LastTransitionTime: metav1.NewTime(s.cfg.Clock.Now().Truncate(time.Second)),
 	}}}
-	if nominated != "" || cur.Status.NominatedNodeName != "" {
-		status["nominatedNodeName"] = nominated
+	if nominated != nil && (*nominated != "" || cur.Status.NominatedNodeName != "") {
+		status["nominatedNodeName"] = *nominated
 	}
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"uid": pod.UID}, "status": status})
 	if err != nil {

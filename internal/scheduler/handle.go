@@ -19,3 +19,7 @@ func (h *handle) Client() kubernetes.Interface               { return h.s.cfg.Cl
 func (h *handle) Informers() informers.SharedInformerFactory { return h.s.informers }
 func (h *handle) Snapshot() *framework.Snapshot              { return h.s.snapshot.Load() }
 func (h *handle) Framework() *framework.Framework            { return h.fw }
+
+func (h *handle) NominatedPodsForNode(node string) []*framework.PodInfo {
+	return h.s.nominator.podsFor(node)
+}

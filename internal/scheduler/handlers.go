@@ -100,6 +100,7 @@ func (s *Scheduler) onPodAdd(obj any) {
 		return
 	}
 	if s.responsible(p) && p.DeletionTimestamp == nil {
+		s.nominator.update(nil, p)
 		s.queue.Add(p)
 	}
 }
@@ -115,6 +116,7 @@ func (s *Scheduler) onPodUpdate(oldObj, newObj any) {
 	case p.Spec.NodeName != "":
 		if old.Spec.NodeName == "" {
 			s.queue.Delete(p.UID)
+			s.nominator.remove(p.UID)
 		}
 		s.cache.AddPod(p)
 		if old.Spec.NodeName == "" || !apiequality.Semantic.DeepEqual(old.Labels, p.Labels) {
@@ -123,7 +125,9 @@ func (s *Scheduler) onPodUpdate(oldObj, newObj any) {
 	case !s.responsible(p):
 	case p.DeletionTimestamp != nil:
 		s.queue.Delete(p.UID)
+		s.nominator.remove(p.UID)
 	default:
+		s.nominator.update(old, p)
 		s.queue.Update(p)
 	}
 }
@@ -139,6 +143,11 @@ func (s *Scheduler) onPodDelete(obj any) {
 	s.decisions.forget(p.Namespace + "/" + p.Name)
 	if p.Spec.NodeName == "" {
 		s.queue.Delete(p.UID)
+		if s.nominator.nodeFor(p.UID) != "" {
+			// The room held for it is free again.
+			s.nominator.remove(p.UID)
+			s.queue.MoveOnEvent(framework.ClusterEvent{Resource: framework.Pod, Action: framework.Delete})
+		}
 		return
 	}
 	s.cache.RemovePod(p)

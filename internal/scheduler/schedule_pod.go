@@ -115,7 +115,7 @@ func (s *Scheduler) filterNodes(ctx context.Context, fw *framework.Framework, st
 		chunk := min(n-processed, max(want-len(feasible), 4*fw.Parallelism))
 		base := processed
 		fw.Parallelize(ctx, chunk, func(i int) {
-			statuses[base+i] = fw.RunFilterPlugins(ctx, state, pod, nodes[(start+base+i)%n])
+			statuses[base+i] = fw.RunFilterPluginsWithNominatedPods(ctx, state, pod, nodes[(start+base+i)%n])
 		})
 		for i := range chunk {
 			node, st := nodes[(start+base+i)%n], statuses[base+i]

@@ -37,6 +37,7 @@ type Scheduler struct {
 	binding         sync.WaitGroup
 	lat             latencies
 	bindSlots       chan struct{}
+	nominator       *nominator
 }
 
 // New validates cfg and builds every profile's plugins; nothing runs until Start.
@@ -46,7 +47,8 @@ func New(ctx context.Context, cfg Config) (*Scheduler, error) {
 	}
 	s := &Scheduler{cfg: cfg, profiles: map[string]*framework.Framework{}, cache: schedcache.New(),
 		recorders: map[string]events.EventRecorder{}, decisions: newDecisions(cfg.MaxDecisions),
-		informers: informers.NewSharedInformerFactory(cfg.Client, 0), bindSlots: make(chan struct{}, cfg.BindConcurrency)}
+		informers: informers.NewSharedInformerFactory(cfg.Client, 0), bindSlots: make(chan struct{}, cfg.BindConcurrency),
+		nominator: newNominator()}
 	s.snapshot.Store(framework.NewSnapshot(nil))
 	pluginEvents := map[string][]framework.ClusterEvent{}
 	for _, p := range cfg.Profiles {

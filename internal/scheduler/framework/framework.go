@@ -47,6 +47,7 @@ type Framework struct {
 	Profile     Profile
 	Parallelism int
 
+	h          Handle
 	plugins    map[string]Plugin
 	preFilter  []PreFilterPlugin
 	filter     []FilterPlugin
@@ -61,7 +62,7 @@ type Framework struct {
 
 // New builds the plugins of profile from registry.
 func New(ctx context.Context, registry Registry, profile Profile, h Handle) (*Framework, error) {
-	f := &Framework{Profile: profile, Parallelism: max(runtime.GOMAXPROCS(0), 2), plugins: map[string]Plugin{}}
+	f := &Framework{Profile: profile, Parallelism: max(runtime.GOMAXPROCS(0), 2), h: h, plugins: map[string]Plugin{}}
 	for _, spec := range profile.Plugins {
 		factory, ok := registry[spec.Name]
 		if !ok {

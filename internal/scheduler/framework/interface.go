@@ -133,6 +133,9 @@ type Handle interface {
 	Snapshot() *Snapshot
 	// Framework runs the profile's plugins (for preemption's what-ifs).
 	Framework() *Framework
+	// NominatedPodsForNode lists the pending pods preemption nominated to run on node. The
+	// slice is the caller's; the PodInfos are shared and must not be modified.
+	NominatedPodsForNode(node string) []*PodInfo
 }
 
 // Factory builds a plugin; args is the plugin's pluginConfig args as JSON (nil when absent).

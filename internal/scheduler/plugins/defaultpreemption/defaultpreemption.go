@@ -1,6 +1,8 @@
 // Package defaultpreemption is the DefaultPreemption PostFilter: when a pod fits nowhere, it
-// looks for a node where evicting lower-priority pods would make room, choosing the node where
-// the fewest and lowest-priority pods must go, deletes those victims and nominates the node.
+// looks for a node where evicting lower-priority pods would make room, choosing, as upstream,
+// the node whose victims violate the fewest PodDisruptionBudgets, then where the fewest and
+// lowest-priority pods must go. It marks each victim with a DisruptionTarget condition,
+// deletes it and nominates the node.
 package defaultpreemption
 
 import (
@@ -11,8 +13,9 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	policylisters "k8s.io/client-go/listers/policy/v1"
 
 	"github.com/klite/klite/internal/scheduler/framework"
 )
@@ -35,22 +38,29 @@ const (
 )
 
 // DefaultPreemption implements PostFilter.
-type DefaultPreemption struct{ h framework.Handle }
+type DefaultPreemption struct {
+	h    framework.Handle
+	pdbs policylisters.PodDisruptionBudgetLister
+}
 
 var _ framework.PostFilterPlugin = &DefaultPreemption{}
 
-// New returns the plugin.
+// New returns the plugin; it lists PodDisruptionBudgets through the scheduler's informers.
 func New(_ context.Context, _ json.RawMessage, h framework.Handle) (framework.Plugin, error) {
-	return &DefaultPreemption{h: h}, nil
+	pdbs := h.Informers().Policy().V1().PodDisruptionBudgets()
+	pdbs.Informer() // registered now so that the scheduler starts it
+	return &DefaultPreemption{h: h, pdbs: pdbs.Lister()}, nil
 }
 
 // Name returns Name.
 func (*DefaultPreemption) Name() string { return Name }
 
-// candidate is a node and the pods that would have to leave it.
+// candidate is a node and the pods that would have to leave it; violations counts the
+// victims whose eviction would break a PodDisruptionBudget.
 type candidate struct {
-	node    *framework.NodeInfo
-	victims []*framework.PodInfo
+	node       *framework.NodeInfo
+	victims    []*framework.PodInfo
+	violations int
 }
 
 // PostFilter finds the best node to preempt on, evicts the victims and nominates the node.
@@ -65,13 +75,11 @@ func (p *DefaultPreemption) PostFilter(ctx context.Context, state *framework.Cyc
 	}
 	best := pickOne(cands)
 	for _, v := range best.victims {
-		err := p.h.Client().CoreV1().Pods(v.Pod.Namespace).Delete(ctx, v.Pod.Name, metav1.DeleteOptions{
-			Preconditions: &metav1.Preconditions{UID: &v.Pod.UID},
-		})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return "", framework.AsStatus(fmt.Errorf("preempt %s/%s: %w", v.Pod.Namespace, v.Pod.Name, err))
+		if err := p.evict(ctx, pod, v.Pod); err != nil {
+			return "", framework.AsStatus(err)
 		}
 	}
+	p.clearLowerNominations(ctx, pod, best.node.Name())
 	return best.node.Name(), nil
 }
 
@@ -102,13 +110,14 @@ func (p *DefaultPreemption) findCandidates(ctx context.Context, state *framework
 	}
 	want := max(len(snap.Nodes)*minCandidateNodesPercentage/100, minCandidateNodesAbsolute)
 	var cands []candidate
+	pdbs := p.listPDBs()
 	for _, n := range potential {
-		victims, st := p.victimsOn(ctx, state.Clone(), pod, n.Clone())
+		victims, violations, st := p.victimsOn(ctx, state.Clone(), pod, n.Clone(), pdbs)
 		if !st.IsSuccess() {
 			out[n.Name()] = st
 			continue
 		}
-		cands = append(cands, candidate{node: n, victims: victims})
+		cands = append(cands, candidate{node: n, victims: victims, violations: violations})
 		if len(cands) >= want {
 			break
 		}
@@ -117,8 +126,9 @@ func (p *DefaultPreemption) findCandidates(ctx context.Context, state *framework
 }
 
 // victimsOn removes every lower-priority pod, checks the pod then fits, and gives back as many
-// of them as still leave room, most important first.
-func (p *DefaultPreemption) victimsOn(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, node *framework.NodeInfo) ([]*framework.PodInfo, *framework.Status) {
+// of them as still leave room: first those whose eviction would violate a PodDisruptionBudget,
+// then the rest, each group most important first. It also returns how many victims violate.
+func (p *DefaultPreemption) victimsOn(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, node *framework.NodeInfo, pdbs []*policyv1.PodDisruptionBudget) ([]*framework.PodInfo, int, *framework.Status) {
 	fw := p.h.Framework()
 	var potential []*framework.PodInfo
 	for _, pi := range node.Pods {
@@ -127,36 +137,64 @@ func (p *DefaultPreemption) victimsOn(ctx context.Context, state *framework.Cycl
 		}
 	}
 	if len(potential) == 0 {
-		return nil, framework.NewStatus(framework.UnschedulableAndUnresolvable, msgNoVictims)
+		return nil, 0, framework.NewStatus(framework.UnschedulableAndUnresolvable, msgNoVictims)
 	}
 	for _, pi := range potential {
 		if err := node.RemovePod(pi.Pod); err != nil {
-			return nil, framework.AsStatus(err)
+			return nil, 0, framework.AsStatus(err)
 		}
 		if st := fw.RunPreFilterExtensionRemovePod(state, pod, pi, node); !st.IsSuccess() {
-			return nil, st
+			return nil, 0, st
 		}
 	}
-	if st := fw.RunFilterPlugins(ctx, state, pod, node); !st.IsSuccess() {
-		return nil, st
+	if st := fw.RunFilterPluginsWithNominatedPods(ctx, state, pod, node); !st.IsSuccess() {
+		return nil, 0, st
 	}
 	sort.SliceStable(potential, func(i, j int) bool { return moreImportant(potential[i].Pod, potential[j].Pod) })
-	var victims []*framework.PodInfo
-	for _, pi := range potential {
-		node.AddPod(pi)
-		if st := fw.RunPreFilterExtensionAddPod(state, pod, pi, node); !st.IsSuccess() {
-			return nil, st
+	violating, nonViolating := splitByPDB(potential, pdbs)
+	r := &reprieve{fw: fw, state: state, pod: pod, node: node}
+	violations := 0
+	for _, pi := range violating {
+		if gone, st := r.try(ctx, pi); !st.IsSuccess() {
+			return nil, 0, st
+		} else if gone {
+			violations++
 		}
-		if fw.RunFilterPlugins(ctx, state, pod, node).IsSuccess() {
-			continue // reprieved
-		}
-		_ = node.RemovePod(pi.Pod)
-		if st := fw.RunPreFilterExtensionRemovePod(state, pod, pi, node); !st.IsSuccess() {
-			return nil, st
-		}
-		victims = append(victims, pi)
 	}
-	return victims, nil
+	for _, pi := range nonViolating {
+		if _, st := r.try(ctx, pi); !st.IsSuccess() {
+			return nil, 0, st
+		}
+	}
+	sort.SliceStable(r.victims, func(i, j int) bool { return moreImportant(r.victims[i].Pod, r.victims[j].Pod) })
+	return r.victims, violations, nil
+}
+
+// reprieve gives potential victims back to a node while the preemptor still fits.
+type reprieve struct {
+	fw      *framework.Framework
+	state   *framework.CycleState
+	pod     *corev1.Pod
+	node    *framework.NodeInfo
+	victims []*framework.PodInfo
+}
+
+// try puts pi back on the node; if the preemptor then no longer fits, pi becomes a victim
+// (gone is true).
+func (r *reprieve) try(ctx context.Context, pi *framework.PodInfo) (gone bool, st *framework.Status) {
+	r.node.AddPod(pi)
+	if st := r.fw.RunPreFilterExtensionAddPod(r.state, r.pod, pi, r.node); !st.IsSuccess() {
+		return false, st
+	}
+	if r.fw.RunFilterPluginsWithNominatedPods(ctx, r.state, r.pod, r.node).IsSuccess() {
+		return false, nil // reprieved
+	}
+	_ = r.node.RemovePod(pi.Pod)
+	if st := r.fw.RunPreFilterExtensionRemovePod(r.state, r.pod, pi, r.node); !st.IsSuccess() {
+		return false, st
+	}
+	r.victims = append(r.victims, pi)
+	return true, nil
 }
 
 // moreImportant orders victims: higher priority first, then the one running longer.
@@ -175,7 +213,8 @@ func startTime(p *corev1.Pod) metav1.Time {
 	return p.CreationTimestamp
 }
 
-// pickOne applies upstream's tie-breakers: lowest highest-victim priority, lowest priority sum,
+// pickOne applies upstream's tie-breakers: a node needing no victims, fewest PodDisruptionBudget
+// violations, lowest highest-victim priority, lowest priority sum,
 // fewest victims, latest start of the highest-priority victims, then node order.
 func pickOne(cands []candidate) candidate {
 	best := cands[0]
@@ -190,6 +229,9 @@ func pickOne(cands []candidate) candidate {
 func better(a, b candidate) bool {
 	if len(a.victims) == 0 || len(b.victims) == 0 {
 		return len(a.victims) < len(b.victims)
+	}
+	if a.violations != b.violations {
+		return a.violations < b.violations
 	}
 	ha, hb := highest(a), highest(b)
 	if ha != hb {
