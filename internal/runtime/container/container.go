@@ -200,6 +200,18 @@ func (m *Manager) Get(id string) (*Container, error) {
 	return &cp, nil
 }
 
+// IDs returns the IDs of all containers, without refreshing their state (cheap: resolving an
+// ID prefix must not read every container's process).
+func (m *Manager) IDs() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ids := make([]string, 0, len(m.containers))
+	for id := range m.containers {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 // List returns copies of all containers, oldest first.
 func (m *Manager) List() []*Container {
 	m.mu.Lock()

@@ -184,24 +184,7 @@ func (s *Service) ExecSync(ctx context.Context, req *runtimeapi.ExecSyncRequest)
 	return &runtimeapi.ExecSyncResponse{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: int32(res.ExitCode)}, nil
 }
 
-func (s *Service) resolveContainer(id string) string {
-	var match string
-	for _, c := range s.containers.List() {
-		if c.ID == id {
-			return id
-		}
-		if strings.HasPrefix(c.ID, id) {
-			if match != "" {
-				return id
-			}
-			match = c.ID
-		}
-	}
-	if match == "" {
-		return id
-	}
-	return match
-}
+func (s *Service) resolveContainer(id string) string { return resolveID(s.containers.IDs(), id) }
 
 func containerMetadata(c *container.Container) *runtimeapi.ContainerMetadata {
 	return &runtimeapi.ContainerMetadata{Name: c.Config.Name, Attempt: c.Config.Attempt}

@@ -148,17 +148,21 @@ func (s *Service) ListPodSandbox(_ context.Context, req *runtimeapi.ListPodSandb
 }
 
 // resolveSandbox expands a unique ID prefix (as crictl passes) to the full ID.
-func (s *Service) resolveSandbox(id string) string {
+func (s *Service) resolveSandbox(id string) string { return resolveID(s.sandboxes.IDs(), id) }
+
+// resolveID expands an unambiguous ID prefix (as crictl accepts) to the full ID among ids; an
+// exact, ambiguous or unknown id is returned as given.
+func resolveID(ids []string, id string) string {
 	var match string
-	for _, sb := range s.sandboxes.List() {
-		if sb.ID == id {
+	for _, full := range ids {
+		if full == id {
 			return id
 		}
-		if strings.HasPrefix(sb.ID, id) {
+		if strings.HasPrefix(full, id) {
 			if match != "" {
 				return id
 			}
-			match = sb.ID
+			match = full
 		}
 	}
 	if match == "" {

@@ -189,16 +189,21 @@ func (m *Manager) Get(id string) (*Sandbox, error) {
 	return &cp, nil
 }
 
-// List returns copies of all sandboxes, oldest first.
-func (m *Manager) List() []*Sandbox {
+// IDs returns the IDs of all sandboxes, without checking their pause processes.
+func (m *Manager) IDs() []string {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	ids := make([]string, 0, len(m.sandboxes))
 	for id := range m.sandboxes {
 		ids = append(ids, id)
 	}
-	m.mu.Unlock()
+	return ids
+}
+
+// List returns copies of all sandboxes, oldest first.
+func (m *Manager) List() []*Sandbox {
 	var out []*Sandbox
-	for _, id := range ids {
+	for _, id := range m.IDs() {
 		if sb, err := m.Get(id); err == nil {
 			out = append(out, sb)
 		}
