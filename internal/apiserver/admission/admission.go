@@ -4,7 +4,9 @@ package admission
 
 import (
 	"context"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -44,4 +46,25 @@ type Mutating interface {
 // Validating may only accept or reject.
 type Validating interface {
 	Validate(ctx context.Context, a *Attributes) error
+}
+
+// WaitSynced waits up to timeout for a plugin's informers (synced reports them; nil means
+// nothing to wait for), then fails the write with 503 naming the plugin, so that a server
+// just starting never admits a write against an empty cache.
+func WaitSynced(ctx context.Context, synced func() bool, timeout time.Duration, plugin string) error {
+	if synced == nil || synced() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for !synced() {
+		select {
+		case <-ctx.Done():
+			return apierrors.NewServiceUnavailable(plugin + " admission is not ready yet")
+		case <-t.C:
+		}
+	}
+	return nil
 }

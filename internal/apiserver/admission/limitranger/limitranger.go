@@ -119,21 +119,7 @@ func (p *Plugin) ranges(ctx context.Context, ns string) ([]*corev1.LimitRange, e
 }
 
 func (p *Plugin) waitSynced(ctx context.Context) error {
-	if p.cfg.Synced == nil || p.cfg.Synced() {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.SyncTimeout)
-	defer cancel()
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for !p.cfg.Synced() {
-		select {
-		case <-ctx.Done():
-			return apierrors.NewServiceUnavailable("limit range admission is not ready yet")
-		case <-t.C:
-		}
-	}
-	return nil
+	return admission.WaitSynced(ctx, p.cfg.Synced, p.cfg.SyncTimeout, "limit range")
 }
 
 // aggregate joins several errors as upstream's aggregate does: one alone, several in brackets.

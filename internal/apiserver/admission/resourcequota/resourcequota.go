@@ -256,21 +256,7 @@ func lackingUsage(q *corev1.ResourceQuota, limited []corev1.ResourceName) []core
 }
 
 func (p *Plugin) waitSynced(ctx context.Context) error {
-	if p.cfg.Synced == nil || p.cfg.Synced() {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.SyncTimeout)
-	defer cancel()
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for !p.cfg.Synced() {
-		select {
-		case <-ctx.Done():
-			return apierrors.NewServiceUnavailable("resource quota admission is not ready yet")
-		case <-t.C:
-		}
-	}
-	return nil
+	return admission.WaitSynced(ctx, p.cfg.Synced, p.cfg.SyncTimeout, "resource quota")
 }
 
 func forbidden(a *admission.Attributes, err error) error {
