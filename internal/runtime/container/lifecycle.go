@@ -172,12 +172,16 @@ func namespaces(sb *sandbox.Sandbox) oci.Namespaces {
 func (m *Manager) Start(id string) error {
 	m.mu.Lock()
 	c, ok := m.containers[id]
+	var state State
+	if ok {
+		state = c.State // refreshes under the lock may change it
+	}
 	m.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
-	if c.State != Created {
-		return fmt.Errorf("container %s is %s, not Created", id, c.State)
+	if state != Created {
+		return fmt.Errorf("container %s is %s, not Created", id, state)
 	}
 	if out, err := m.runc("start", id); err != nil {
 		return fmt.Errorf("start container %s: %w: %s", id, err, out)
