@@ -68,48 +68,38 @@ func (c *Controller) zeroOrCount(ctx context.Context, q *corev1.ResourceQuota, n
 	return *resource.NewQuantity(n, resource.DecimalSI), true, nil
 }
 
-// namespaceObjects lists the namespace's objects of the watched kinds, by resource.
+// namespaceObjects lists the namespace's objects of the watched kinds, by resource (every
+// watched resource present, empty when the namespace has none).
 func (c *Controller) namespaceObjects(ns string) (map[schema.GroupResource][]runtime.Object, error) {
 	all := labels.Everything()
 	out := map[schema.GroupResource][]runtime.Object{}
-	core := func(r string) schema.GroupResource { return schema.GroupResource{Resource: r} }
 	pods, err := c.cfg.Pods.Lister().Pods(ns).List(all)
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range pods {
-		out[core("pods")] = append(out[core("pods")], p)
-	}
 	svcs, _ := c.cfg.Services.Lister().Services(ns).List(all)
-	for _, o := range svcs {
-		out[core("services")] = append(out[core("services")], o)
-	}
 	cms, _ := c.cfg.ConfigMaps.Lister().ConfigMaps(ns).List(all)
-	for _, o := range cms {
-		out[core("configmaps")] = append(out[core("configmaps")], o)
-	}
 	secrets, _ := c.cfg.Secrets.Lister().Secrets(ns).List(all)
-	for _, o := range secrets {
-		out[core("secrets")] = append(out[core("secrets")], o)
-	}
 	claims, _ := c.cfg.Claims.Lister().PersistentVolumeClaims(ns).List(all)
-	for _, o := range claims {
-		out[core("persistentvolumeclaims")] = append(out[core("persistentvolumeclaims")], o)
-	}
 	rcs, _ := c.cfg.ReplicationControllers.Lister().ReplicationControllers(ns).List(all)
-	for _, o := range rcs {
-		out[core("replicationcontrollers")] = append(out[core("replicationcontrollers")], o)
-	}
 	quotas, _ := c.quotas.ResourceQuotas(ns).List(all)
-	for _, o := range quotas {
-		out[core("resourcequotas")] = append(out[core("resourcequotas")], o)
-	}
-	for _, r := range []string{"pods", "services", "configmaps", "secrets", "persistentvolumeclaims", "replicationcontrollers", "resourcequotas"} {
-		if out[core(r)] == nil {
-			out[core(r)] = []runtime.Object{}
-		}
-	}
+	file(out, "pods", pods)
+	file(out, "services", svcs)
+	file(out, "configmaps", cms)
+	file(out, "secrets", secrets)
+	file(out, "persistentvolumeclaims", claims)
+	file(out, "replicationcontrollers", rcs)
+	file(out, "resourcequotas", quotas)
 	return out, nil
+}
+
+// file puts a core resource's objects into out under its GroupResource.
+func file[T runtime.Object](out map[schema.GroupResource][]runtime.Object, resource string, objs []T) {
+	list := make([]runtime.Object, 0, len(objs))
+	for _, o := range objs {
+		list = append(list, o)
+	}
+	out[schema.GroupResource{Resource: resource}] = list
 }
 
 // countLive counts a namespace's objects of any served resource, listing only their metadata.
