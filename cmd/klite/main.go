@@ -13,6 +13,7 @@ import (
 
 	"github.com/klite/klite/internal/app/agent"
 	"github.com/klite/klite/internal/app/apiserver"
+	_ "github.com/klite/klite/internal/app/kubectl/catalog" // before kubectl's packages: see its doc
 	"github.com/klite/klite/internal/app/controllermanager"
 	"github.com/klite/klite/internal/app/kubectl"
 	appkubelet "github.com/klite/klite/internal/app/kubelet"
