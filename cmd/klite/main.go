@@ -13,9 +13,9 @@ import (
 
 	"github.com/klite/klite/internal/app/agent"
 	"github.com/klite/klite/internal/app/apiserver"
-	_ "github.com/klite/klite/internal/app/kubectl/catalog" // before kubectl's packages: see its doc
 	"github.com/klite/klite/internal/app/controllermanager"
 	"github.com/klite/klite/internal/app/kubectl"
+	_ "github.com/klite/klite/internal/app/kubectl/catalog" // before kubectl's packages: see its doc
 	appkubelet "github.com/klite/klite/internal/app/kubelet"
 	appruntime "github.com/klite/klite/internal/app/runtime"
 	appscheduler "github.com/klite/klite/internal/app/scheduler"
