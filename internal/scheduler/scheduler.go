@@ -14,6 +14,7 @@ import (
 	schedlisters "k8s.io/client-go/listers/scheduling/v1"
 	"k8s.io/client-go/tools/events"
 
+	"github.com/klite/klite/internal/informer"
 	schedcache "github.com/klite/klite/internal/scheduler/cache"
 	"github.com/klite/klite/internal/scheduler/framework"
 	"github.com/klite/klite/internal/scheduler/queue"
@@ -47,7 +48,7 @@ func New(ctx context.Context, cfg Config) (*Scheduler, error) {
 	}
 	s := &Scheduler{cfg: cfg, profiles: map[string]*framework.Framework{}, cache: schedcache.New(),
 		recorders: map[string]events.EventRecorder{}, decisions: newDecisions(cfg.MaxDecisions),
-		informers: informers.NewSharedInformerFactory(cfg.Client, 0), bindSlots: make(chan struct{}, cfg.BindConcurrency),
+		informers: informer.NewFactory(cfg.Client), bindSlots: make(chan struct{}, cfg.BindConcurrency),
 		nominator: newNominator()}
 	s.snapshot.Store(framework.NewSnapshot(nil))
 	pluginEvents := map[string][]framework.ClusterEvent{}

@@ -8,6 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/klite/klite/internal/informer"
 )
 
 // Sim is a set of simulated nodes.
@@ -60,7 +62,7 @@ func (s *Sim) Start(ctx context.Context) error {
 	defer cancel()
 	s.queue = workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 		workqueue.TypedRateLimitingQueueConfig[string]{Clock: s.cfg.Clock})
-	factory := informers.NewSharedInformerFactoryWithOptions(s.cfg.Client, 0, informers.WithTweakListOptions(boundPods))
+	factory := informer.NewFactory(s.cfg.Client, informers.WithTweakListOptions(boundPods))
 	pods := factory.Core().V1().Pods()
 	lister := pods.Lister()
 	if _, err := pods.Informer().AddEventHandler(s.podHandler()); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/klite/klite/internal/apiserver/admission/limitranger"
 	"github.com/klite/klite/internal/apiserver/admission/resourcequota"
 	"github.com/klite/klite/internal/apiserver/auth"
+	"github.com/klite/klite/internal/informer"
 )
 
 // newWithAdmission builds the API server with klite's admission plugins: LimitRanger (mutating
@@ -37,7 +38,7 @@ func newWithAdmission(ctx context.Context, cfg apiserver.Config) (*apiserver.Ser
 	if err != nil {
 		return nil, err
 	}
-	factory := informers.NewSharedInformerFactory(client, 0)
+	factory := informer.NewFactory(client)
 	limits, quotas := factory.Core().V1().LimitRanges(), factory.Core().V1().ResourceQuotas()
 	// The server's own bootstrap writes, before it serves anyone, cannot wait for informers
 	// that read from it; every later write waits until they have synced.

@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -24,6 +23,8 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
+
+	"github.com/klite/klite/internal/informer"
 )
 
 // Command is `klite controller-manager`.
@@ -214,7 +215,7 @@ func newContext(cfg *rest.Config, opts *Options, log *slog.Logger) (*controllerC
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	return &controllerContext{
 		opts: opts, client: client, dynamic: dyn, discovery: disc, logger: log, rootCA: rootCA,
-		factory: informers.NewSharedInformerFactory(client, 0),
+		factory: informer.NewFactory(client),
 		recorder: func(component string) record.EventRecorder {
 			return b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})
 		},

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/klite/klite/internal/apiserver/apiservertest"
+	"github.com/klite/klite/internal/informer"
 )
 
 // Env is a running test cluster.
@@ -141,7 +142,7 @@ func Never(t testing.TB, d time.Duration, cond func() (bool, string)) {
 
 // Factory returns a shared informer factory on the cluster (no resync).
 func (e *Env) Factory() informers.SharedInformerFactory {
-	return informers.NewSharedInformerFactory(e.Client, 0)
+	return informer.NewFactory(e.Client)
 }
 
 // MarkPodRunning sets a pod Running and Ready (or not ready) with the given IP on the given

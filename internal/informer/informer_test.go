@@ -1,0 +1,84 @@
+package informer_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	applycorev1 "k8s.io/client-go/applyconfigurations/core/v1"
+
+	"github.com/klite/klite/internal/controller/controllertest"
+	"github.com/klite/klite/internal/informer"
+)
+
+var env *controllertest.Env
+
+func TestMain(m *testing.M) { controllertest.Main(m, &env) }
+
+// A cached object has no managedFields, and writing it back (what every
+// controller does with what its lister returns) keeps the server's record
+// of who owns which field.
+func TestCacheDropsManagedFieldsAndUpdatesKeepThem(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns := env.Namespace(t)
+	cms := env.Client.CoreV1().ConfigMaps(ns)
+	apply := applycorev1.ConfigMap("cm", ns).WithData(map[string]string{"owned-by-applier": "1"})
+	if _, err := cms.Apply(ctx, apply, metav1.ApplyOptions{FieldManager: "applier"}); err != nil {
+		t.Fatal(err)
+	}
+
+	f := informer.NewFactory(env.Client)
+	lister := f.Core().V1().ConfigMaps().Lister()
+	stop := make(chan struct{})
+	f.Start(stop)
+	defer f.Shutdown()
+	defer close(stop)
+	f.WaitForCacheSync(ctx.Done())
+	cached, err := lister.ConfigMaps(ns).Get("cm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cached.ManagedFields != nil {
+		t.Fatalf("cached object has managedFields %v", cached.ManagedFields)
+	}
+
+	update := cached.DeepCopy()
+	update.Data["written-by-controller"] = "2"
+	got, err := cms.Update(ctx, update, metav1.UpdateOptions{FieldManager: "controller"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := managers(got); !m["applier"] || !m["controller"] {
+		t.Fatalf("after an update from the cache, managers %v; want applier and controller", m)
+	}
+	// The applier still owns its key: applying without it removes it.
+	if _, err := cms.Apply(ctx, applycorev1.ConfigMap("cm", ns).WithData(map[string]string{}), metav1.ApplyOptions{FieldManager: "applier"}); err != nil {
+		t.Fatal(err)
+	}
+	final, err := cms.Get(ctx, "cm", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := final.Data["owned-by-applier"]; ok || final.Data["written-by-controller"] != "2" {
+		t.Fatalf("data after re-apply = %v; want only written-by-controller", final.Data)
+	}
+}
+
+func managers(cm *corev1.ConfigMap) map[string]bool {
+	m := map[string]bool{}
+	for _, e := range cm.ManagedFields {
+		m[e.Manager] = true
+	}
+	return m
+}
+
+func TestDropManagedFieldsPassesNonObjects(t *testing.T) {
+	in := "not an object"
+	out, err := informer.DropManagedFields(in)
+	if err != nil || out != in {
+		t.Fatalf("DropManagedFields(%q) = %v, %v", in, out, err)
+	}
+}
