@@ -56,6 +56,7 @@ type Manager struct {
 	scheme   *runtime.Scheme
 	log      *slog.Logger
 	managers map[target]*managedfields.FieldManager
+	creators map[schema.GroupVersionKind]*creator
 }
 
 // target is one kind's main resource (sub "") or one of its subresources.
@@ -75,7 +76,8 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	m := &Manager{scheme: cfg.Scheme, log: cfg.Logger, managers: map[target]*managedfields.FieldManager{}}
+	m := &Manager{scheme: cfg.Scheme, log: cfg.Logger, managers: map[target]*managedfields.FieldManager{},
+		creators: map[schema.GroupVersionKind]*creator{}}
 	for _, k := range cfg.Kinds {
 		if err := m.addKind(cfg, k); err != nil {
 			return nil, err
@@ -103,6 +105,11 @@ func (m *Manager) addKind(cfg Config, k Kind) error {
 		}
 		m.managers[target{k.GVK, sub}] = fm
 	}
+	c, err := newCreator(cfg, k)
+	if err != nil {
+		return fmt.Errorf("field manager for %v: %w", k.GVK, err)
+	}
+	m.creators[k.GVK] = c
 	return nil
 }
 
@@ -201,6 +208,15 @@ func (m *Manager) UpdateSubresource(live, newObj runtime.Object, gvk schema.Grou
 	fm, ok := m.managers[target{gvk, sub}]
 	if !ok {
 		return newObj, nil
+	}
+	if c := m.creators[gvk]; live == nil && sub == "" && c != nil {
+		done, err := c.create(newObj, gvk, fieldManager)
+		if err != nil {
+			m.log.Error("record the creator's fields", "kind", gvk.String(), "err", err)
+		}
+		if done || err != nil {
+			return newObj, nil
+		}
 	}
 	base := live
 	if base == nil {
