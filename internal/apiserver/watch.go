@@ -1,18 +1,19 @@
 package apiserver
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -74,6 +75,7 @@ type watchStream struct {
 	out     output
 	s       *Server
 	sentHdr bool
+	hdr     []byte // scratch space for event headers
 }
 
 func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *store, ri requestInfo) {
@@ -218,8 +220,9 @@ func (ws *watchStream) loop(ctx context.Context, watcher *watchcache.Watcher, p 
 
 var eventTypes = map[watch.EventType]string{watch.Added: "ADDED", watch.Modified: "MODIFIED", watch.Deleted: "DELETED"}
 
-// send writes one event without flushing; the caller flushes after a burst. JSON and protobuf
-// frames are encoded once per object version and event type and shared by all watchers.
+// send writes one event without flushing; the caller flushes after a burst. The object's
+// JSON or protobuf encoding is computed once per object version and shared by all watchers;
+// each watcher frames it as it writes.
 func (ws *watchStream) send(ev watchcache.Event) error {
 	typ := eventTypes[ev.Type]
 	if ws.out.table {
@@ -229,65 +232,55 @@ func (ws *watchStream) send(ev watchcache.Event) error {
 		}
 		return ws.write(typ, obj)
 	}
-	slot := frameSlot(ev.Type, ws.out.protobuf)
-	frame, err := ev.Entry.Frame(slot, func() ([]byte, error) {
-		if ws.out.protobuf {
-			obj, err := ev.Entry.Protobuf(encodeProtobuf)
-			if err != nil {
-				return nil, err
-			}
-			return protobufFrame(typ, obj)
-		}
-		obj, err := ev.Entry.JSON(encode)
-		if err != nil {
-			return nil, err
-		}
-		return jsonFrame(typ, obj), nil
-	})
+	var obj []byte
+	var err error
+	if ws.out.protobuf {
+		obj, err = ev.Entry.Protobuf(encodeProtobuf)
+	} else {
+		obj, err = ev.Entry.JSON(encode)
+	}
 	if err != nil {
 		return err
 	}
-	_, err = ws.w.Write(frame)
-	return err
+	return ws.write(typ, obj)
 }
 
-// frameSlot numbers the (event type, encoding) pairs for Entry.Frame.
-func frameSlot(t watch.EventType, protobuf bool) int {
-	i := 0
-	switch t {
-	case watch.Modified:
-		i = 1
-	case watch.Deleted:
-		i = 2
-	}
-	if protobuf {
-		i += 3
-	}
-	return i
-}
-
-func jsonFrame(typ string, obj []byte) []byte {
-	var buf bytes.Buffer
-	buf.Grow(len(obj) + 32)
-	buf.WriteString(`{"type":"`)
-	buf.WriteString(typ)
-	buf.WriteString(`","object":`)
-	buf.Write(obj)
-	buf.WriteString("}\n")
-	return buf.Bytes()
-}
-
-// write sends one event: a JSON line, or a length-prefixed protobuf WatchEvent frame.
+// write sends one event: a JSON line, or a length-prefixed protobuf WatchEvent, framed around
+// obj as it is written (obj is a cached encoding: it is not copied into a frame).
 func (ws *watchStream) write(typ string, obj []byte) error {
-	frame := jsonFrame(typ, obj)
-	if ws.out.protobuf {
-		var err error
-		if frame, err = protobufFrame(typ, obj); err != nil {
-			return err
-		}
+	ws.hdr = appendEventHeader(ws.hdr[:0], typ, len(obj), ws.out.protobuf)
+	if _, err := ws.w.Write(ws.hdr); err != nil {
+		return err
 	}
-	_, err := ws.w.Write(frame)
+	if _, err := ws.w.Write(obj); err != nil {
+		return err
+	}
+	if ws.out.protobuf {
+		return nil
+	}
+	_, err := io.WriteString(ws.w, "}\n")
 	return err
+}
+
+// appendEventHeader appends what precedes an n-byte object in a watch event of type typ:
+// `{"type":"TYPE","object":` for JSON; for protobuf the frame's big-endian length and a
+// metav1.WatchEvent message up to its object's bytes, as gogo-protobuf encodes it
+// (type = 1, object = 2, a RawExtension whose raw = 1).
+func appendEventHeader(b []byte, typ string, n int, protobuf bool) []byte {
+	if !protobuf {
+		b = append(b, `{"type":"`...)
+		b = append(b, typ...)
+		return append(b, `","object":`...)
+	}
+	raw := 1 + protowire.SizeBytes(n)
+	body := 1 + protowire.SizeBytes(len(typ)) + 1 + protowire.SizeBytes(raw)
+	b = binary.BigEndian.AppendUint32(b, uint32(body))
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendString(b, typ)
+	b = protowire.AppendTag(b, 2, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(raw))
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	return protowire.AppendVarint(b, uint64(n))
 }
 
 func (ws *watchStream) tableRow(obj runtime.Object) ([]byte, error) {
@@ -336,17 +329,6 @@ func (ws *watchStream) sendStatus(err error) {
 
 // protobufFrame is a protobuf watch frame: a 4-byte big-endian length, then the envelope-less
 // metav1.WatchEvent whose object is the enveloped protobuf of the object.
-func protobufFrame(typ string, obj []byte) ([]byte, error) {
-	var body bytes.Buffer
-	ev := &metav1.WatchEvent{Type: typ, Object: runtime.RawExtension{Raw: obj}}
-	if err := protobufRaw.Encode(ev, &body); err != nil {
-		return nil, err
-	}
-	frame := make([]byte, 4, 4+body.Len())
-	binary.BigEndian.PutUint32(frame, uint32(body.Len()))
-	return append(frame, body.Bytes()...), nil
-}
-
 // bookmarkProtobuf is a bookmark's object: the resource's kind with only a resourceVersion.
 func (ws *watchStream) bookmarkProtobuf(rev int64, initialEnd bool) []byte {
 	obj := ws.s.codec.new(ws.st.res.gvk)

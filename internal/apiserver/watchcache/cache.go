@@ -42,25 +42,6 @@ type Entry struct {
 	protoOnce sync.Once
 	proto     []byte
 	protoErr  error
-
-	frames [FrameSlots]frameSlot
-}
-
-// FrameSlots is how many distinct watch frames (encoding × event type) an entry caches.
-const FrameSlots = 8
-
-type frameSlot struct {
-	once sync.Once
-	b    []byte
-	err  error
-}
-
-// Frame returns the watch frame in slot i (the caller's numbering of encoding and event type),
-// built once per entry by build and then shared by every watcher that sends it.
-func (e *Entry) Frame(i int, build func() ([]byte, error)) ([]byte, error) {
-	f := &e.frames[i]
-	f.once.Do(func() { f.b, f.err = build() })
-	return f.b, f.err
 }
 
 // Protobuf returns the object's protobuf encoding, computed once per entry.
