@@ -192,6 +192,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}()
 	err := s.bootstrap(ctx)
 	if err == nil {
+		wg.Go(func() { s.repairLoop(ctx) })
+	}
+	if err == nil {
 		s.ready.Store(true)
 		close(s.started)
 	}

@@ -3,6 +3,7 @@ package apiserver_test
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -115,4 +116,70 @@ func TestHeadlessAndNodePortServices(t *testing.T) {
 	if err != nil || upd.Spec.ClusterIP != cur.Spec.ClusterIP || upd.Spec.Ports[0].NodePort != port {
 		t.Fatalf("update changed allocations: %v %v", upd, err)
 	}
+}
+
+// An allocation whose Service was never stored (its API server died in between) or no longer
+// holds it is freed by the repair, but only once a second pass still finds it unheld: a claim
+// made since the previous pass may belong to a create in flight.
+func TestRepairFreesLeakedAllocations(t *testing.T) {
+	ns := namespace(t)
+	svcs := cluster.Client.CoreV1().Services(ns)
+	held, err := svcs.Create(ctx(t), service("held", corev1.ServiceTypeNodePort), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leakedIP := leak(t, "/registry/ranges/serviceips/", ns+"/never-stored", "10.43.250.1", "10.43.250.3", "10.43.250.5")
+	p, _ := strconv.Atoi(leak(t, "/registry/ranges/servicenodeports/", ns+"/held", "32700", "32701", "32702"))
+	leakedPort := int32(p)
+	withIP := service("wants-leaked-ip", corev1.ServiceTypeClusterIP)
+	withIP.Spec.ClusterIP = leakedIP
+	if _, err := svcs.Create(ctx(t), withIP.DeepCopy(), metav1.CreateOptions{}); !apierrors.IsInvalid(err) {
+		t.Fatalf("create with a leaked IP before repair: %v, want Invalid (already allocated)", err)
+	}
+
+	suspects, err := cluster.Server.RepairAllocations(ctx(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(suspects) < 2 {
+		t.Fatalf("first pass suspects %v, want the two leaked claims", suspects)
+	}
+	inFlight := "/registry/ranges/serviceips/" + leak(t, "/registry/ranges/serviceips/", ns+"/being-created", "10.43.250.2", "10.43.250.4", "10.43.250.6")
+	if _, err := cluster.Server.RepairAllocations(ctx(t), suspects); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := svcs.Create(ctx(t), withIP, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create with the freed IP: %v", err)
+	}
+	port := service("wants-leaked-port", corev1.ServiceTypeNodePort)
+	port.Spec.Ports[0].NodePort = leakedPort
+	if _, err := svcs.Create(ctx(t), port, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create with the freed node port: %v", err)
+	}
+	if _, err := cluster.Store.Get(ctx(t), inFlight); err != nil {
+		t.Fatalf("a claim seen once was freed: %v", err)
+	}
+	if got, err := svcs.Get(ctx(t), "held", metav1.GetOptions{}); err != nil || got.Spec.ClusterIP != held.Spec.ClusterIP {
+		t.Fatalf("held service changed: %v %v", got, err)
+	}
+	other := service("other", corev1.ServiceTypeClusterIP)
+	other.Spec.ClusterIP = held.Spec.ClusterIP
+	if _, err := svcs.Create(ctx(t), other, metav1.CreateOptions{}); !apierrors.IsInvalid(err) {
+		t.Fatalf("a held IP was freed: create with it gave %v", err)
+	}
+	_, _, _ = cluster.Store.Delete(ctx(t), inFlight, 0)
+}
+
+// leak claims the first free value among candidates under prefix for owner, directly in etcd,
+// as an API server that died before storing the Service would have left it.
+func leak(t *testing.T, prefix, owner string, candidates ...string) string {
+	t.Helper()
+	for _, v := range candidates {
+		if _, err := cluster.Store.Create(ctx(t), prefix+v, []byte(owner)); err == nil {
+			return v
+		}
+	}
+	t.Fatalf("all of %v are claimed under %s", candidates, prefix)
+	return ""
 }
