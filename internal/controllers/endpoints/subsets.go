@@ -1,9 +1,7 @@
 package endpoints
 
 import (
-	"fmt"
 	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -18,14 +16,13 @@ func subsets(svc *corev1.Service, pods []*corev1.Pod) []corev1.EndpointSubset {
 		if pod.Status.PodIP == "" || pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 			continue
 		}
-		ports, ok := podPorts(svc, pod)
+		ports, sig, ok := controller.ResolvePorts(svc, pod)
 		if !ok {
 			continue
 		}
-		sig := portSig(ports)
 		sub := bySig[sig]
 		if sub == nil {
-			sub = &corev1.EndpointSubset{Ports: ports}
+			sub = &corev1.EndpointSubset{Ports: endpointPorts(ports)}
 			bySig[sig] = sub
 			sigs = append(sigs, sig)
 		}
@@ -56,31 +53,13 @@ func subsets(svc *corev1.Service, pods []*corev1.Pod) []corev1.EndpointSubset {
 	return out
 }
 
-// podPorts resolves svc's ports on pod; a pod that resolves none of several ports is left out.
-// A headless service without ports still lists its pods.
-func podPorts(svc *corev1.Service, pod *corev1.Pod) ([]corev1.EndpointPort, bool) {
-	var ports []corev1.EndpointPort
-	for i := range svc.Spec.Ports {
-		sp := &svc.Spec.Ports[i]
-		n, ok := controller.FindPort(pod, sp)
-		if !ok {
-			continue
-		}
-		ports = append(ports, corev1.EndpointPort{Name: sp.Name, Port: n, Protocol: sp.Protocol, AppProtocol: sp.AppProtocol})
+// endpointPorts are the resolved ports as an Endpoints subset lists them.
+func endpointPorts(ports []controller.ResolvedPort) []corev1.EndpointPort {
+	var out []corev1.EndpointPort
+	for _, p := range ports {
+		out = append(out, corev1.EndpointPort{Name: p.Name, Port: p.Port, Protocol: p.Protocol, AppProtocol: p.AppProtocol})
 	}
-	if len(svc.Spec.Ports) > 0 && len(ports) == 0 {
-		return nil, false
-	}
-	sort.Slice(ports, func(i, j int) bool { return ports[i].Name < ports[j].Name })
-	return ports, true
-}
-
-func portSig(ports []corev1.EndpointPort) string {
-	parts := make([]string, len(ports))
-	for i, p := range ports {
-		parts[i] = fmt.Sprintf("%s/%d/%s", p.Name, p.Port, p.Protocol)
-	}
-	return strings.Join(parts, ",")
+	return out
 }
 
 func sortAddrs(a []corev1.EndpointAddress) {

@@ -1,9 +1,7 @@
 package endpointslice
 
 import (
-	"fmt"
 	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -21,12 +19,11 @@ func desired(svc *corev1.Service, pods []*corev1.Pod) []*discoveryv1.EndpointSli
 		if pod.Status.PodIP == "" || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 			continue
 		}
-		pp, ok := podPorts(svc, pod)
+		pp, sig, ok := controller.ResolvePorts(svc, pod)
 		if !ok {
 			continue
 		}
-		sig := portSig(pp)
-		ports[sig] = pp
+		ports[sig] = slicePorts(pp)
 		groups[sig] = append(groups[sig], endpoint(svc, pod))
 	}
 	sigs := make([]string, 0, len(groups))
@@ -93,29 +90,11 @@ func slice(svc *corev1.Service, eps []discoveryv1.Endpoint, ports []discoveryv1.
 	}
 }
 
-// podPorts resolves svc's ports on pod; a pod that resolves none of several ports is left out.
-func podPorts(svc *corev1.Service, pod *corev1.Pod) ([]discoveryv1.EndpointPort, bool) {
+// slicePorts are the resolved ports as an EndpointSlice lists them.
+func slicePorts(ports []controller.ResolvedPort) []discoveryv1.EndpointPort {
 	var out []discoveryv1.EndpointPort
-	for i := range svc.Spec.Ports {
-		sp := &svc.Spec.Ports[i]
-		n, ok := controller.FindPort(pod, sp)
-		if !ok {
-			continue
-		}
-		name, proto := sp.Name, sp.Protocol
-		out = append(out, discoveryv1.EndpointPort{Name: &name, Port: &n, Protocol: &proto, AppProtocol: sp.AppProtocol})
+	for _, p := range ports {
+		out = append(out, discoveryv1.EndpointPort{Name: &p.Name, Port: &p.Port, Protocol: &p.Protocol, AppProtocol: p.AppProtocol})
 	}
-	if len(svc.Spec.Ports) > 0 && len(out) == 0 {
-		return nil, false
-	}
-	sort.Slice(out, func(i, j int) bool { return *out[i].Name < *out[j].Name })
-	return out, true
-}
-
-func portSig(ports []discoveryv1.EndpointPort) string {
-	parts := make([]string, len(ports))
-	for i, p := range ports {
-		parts[i] = fmt.Sprintf("%s/%d/%s", *p.Name, *p.Port, *p.Protocol)
-	}
-	return strings.Join(parts, ",")
+	return out
 }

@@ -86,38 +86,8 @@ func New(cfg Config) (*Controller, error) {
 	if _, err := cfg.Slices.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: func(_, o any) { bySlice(o) }, DeleteFunc: bySlice}); err != nil {
 		return nil, err
 	}
-	_, err = cfg.Pods.Informer().AddEventHandler(podHandler(c.svcs, loop))
+	_, err = cfg.Pods.Informer().AddEventHandler(controller.ServicePodHandler(c.svcs, loop))
 	return c, err
-}
-
-// podHandler queues the services selecting a changed pod (by its old and new labels).
-func podHandler(svcs corelisters.ServiceLister, loop *controller.Loop) cache.ResourceEventHandler {
-	enqueue := func(ns string, sets ...map[string]string) {
-		all, err := svcs.Services(ns).List(labels.Everything())
-		if err != nil {
-			return
-		}
-		for _, s := range controller.ServicesSelecting(all, sets...) {
-			loop.Enqueue(s)
-		}
-	}
-	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(o any) { p := o.(*corev1.Pod); enqueue(p.Namespace, p.Labels) },
-		UpdateFunc: func(o, n any) {
-			old, p := o.(*corev1.Pod), n.(*corev1.Pod)
-			if old.ResourceVersion != p.ResourceVersion {
-				enqueue(p.Namespace, old.Labels, p.Labels)
-			}
-		},
-		DeleteFunc: func(o any) {
-			if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
-				o = t.Obj
-			}
-			if p, ok := o.(*corev1.Pod); ok {
-				enqueue(p.Namespace, p.Labels)
-			}
-		},
-	}
 }
 
 // Start runs the controller until ctx is cancelled.
