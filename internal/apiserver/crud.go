@@ -47,6 +47,10 @@ func (s *Server) respondObject(w http.ResponseWriter, st *store, code int, obj r
 		writeObject(w, code, t, out)
 		return
 	}
+	if out.metadata {
+		writeObject(w, code, partial(obj), out)
+		return
+	}
 	writeObject(w, code, obj, out)
 }
 

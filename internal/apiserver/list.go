@@ -118,6 +118,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, st *store, ri requ
 		s.writeTableList(w, st, page, out)
 		return
 	}
+	if out.metadata {
+		writeObject(w, http.StatusOK, partialList(page.all(), strconv.FormatInt(page.rev, 10), page.continue_), out)
+		return
+	}
 	if out.protobuf {
 		list := s.emptyList(st)
 		if err := meta.SetList(list, page.all()); err != nil {

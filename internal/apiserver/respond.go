@@ -25,6 +25,7 @@ type output struct {
 	protobuf      bool
 	table         bool
 	includeObject string
+	metadata      bool // PartialObjectMetadata(List) instead of the objects
 }
 
 // negotiate picks the response encoding from the Accept header. Table is only chosen where the
@@ -51,6 +52,9 @@ func negotiate(r *http.Request) (output, error) {
 				}
 				return output{table: true, includeObject: inc}, nil
 			}
+			if isMetaAs(params) {
+				return output{metadata: true}, nil
+			}
 			if params["as"] != "" {
 				continue
 			}
@@ -60,8 +64,8 @@ func negotiate(r *http.Request) (output, error) {
 				return output{yaml: true}, nil
 			}
 		case runtime.ContentTypeProtobuf:
-			if params["as"] == "" {
-				return output{protobuf: true}, nil
+			if params["as"] == "" || isMetaAs(params) {
+				return output{protobuf: true, metadata: params["as"] != ""}, nil
 			}
 		}
 	}
@@ -74,7 +78,11 @@ func writeObject(w http.ResponseWriter, code int, obj any, out output) {
 	var err error
 	if ro, ok := obj.(runtime.Object); ok && out.protobuf {
 		w.Header().Set("Content-Type", runtime.ContentTypeProtobuf)
-		body, err = encodeProtobuf(ro)
+		if out.metadata {
+			body, err = encodeMetaProtobuf(ro)
+		} else {
+			body, err = encodeProtobuf(ro)
+		}
 	} else if out.yaml {
 		w.Header().Set("Content-Type", "application/yaml")
 		body, err = yaml.Marshal(obj)

@@ -232,6 +232,13 @@ func (ws *watchStream) send(ev watchcache.Event) error {
 		}
 		return ws.write(typ, obj)
 	}
+	if ws.out.metadata {
+		obj, err := ws.encodeMeta(partial(ev.Entry.Obj))
+		if err != nil {
+			return err
+		}
+		return ws.write(typ, obj)
+	}
 	var obj []byte
 	var err error
 	if ws.out.protobuf {
@@ -299,6 +306,18 @@ func (ws *watchStream) bookmark(rev int64, initialEnd bool) {
 	if initialEnd {
 		m["annotations"] = map[string]string{metav1.InitialEventsAnnotationKey: "true"}
 	}
+	if ws.out.metadata {
+		p := partial(nil)
+		p.ResourceVersion = strconv.FormatInt(rev, 10)
+		if initialEnd {
+			p.Annotations = map[string]string{metav1.InitialEventsAnnotationKey: "true"}
+		}
+		if b, err := ws.encodeMeta(p); err == nil {
+			_ = ws.write("BOOKMARK", b)
+		}
+		ws.flush()
+		return
+	}
 	obj := map[string]any{"kind": gvk.Kind, "apiVersion": gvk.GroupVersion().String(), "metadata": m}
 	if ws.out.protobuf {
 		_ = ws.write("BOOKMARK", ws.bookmarkProtobuf(rev, initialEnd))
@@ -311,6 +330,14 @@ func (ws *watchStream) bookmark(rev int64, initialEnd bool) {
 	b, _ := json.Marshal(obj)
 	_ = ws.write("BOOKMARK", b)
 	ws.flush()
+}
+
+// encodeMeta encodes a meta.k8s.io object (partial metadata) in the stream's encoding.
+func (ws *watchStream) encodeMeta(obj runtime.Object) ([]byte, error) {
+	if ws.out.protobuf {
+		return encodeMetaProtobuf(obj)
+	}
+	return json.Marshal(obj)
 }
 
 func (ws *watchStream) sendStatus(err error) {
