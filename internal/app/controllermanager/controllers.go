@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/klite/klite/internal/controllers/cronjob"
@@ -41,6 +42,7 @@ type controllerContext struct {
 	opts      *Options
 	client    kubernetes.Interface
 	dynamic   dynamic.Interface
+	metadata  metadata.Interface
 	discovery discovery.DiscoveryInterface
 	factory   informers.SharedInformerFactory
 	recorder  func(component string) record.EventRecorder
@@ -59,7 +61,7 @@ func registry() map[string]newFunc {
 				Namespaces: c.factory.Core().V1().Namespaces(), Logger: c.logger})
 		},
 		garbagecollector.Name: func(c *controllerContext) (starter, error) {
-			return garbagecollector.New(garbagecollector.Config{Dynamic: c.dynamic, Discovery: c.discovery, Logger: c.logger, Workers: c.opts.ConcurrentGCSyncs})
+			return garbagecollector.New(garbagecollector.Config{Metadata: c.metadata, Discovery: c.discovery, Logger: c.logger, Workers: c.opts.ConcurrentGCSyncs})
 		},
 		replicaset.Name: func(c *controllerContext) (starter, error) {
 			return replicaset.NewReplicaSet(c.replicaSetConfig("replicaset-controller"))

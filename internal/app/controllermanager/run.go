@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/leaderelection"
@@ -76,8 +77,8 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options) error {
 		cfg.QPS, cfg.Burst = opts.KubeAPIQPS, opts.KubeAPIBurst
 	}
 	if cfg.ContentType == "" {
-		// Protobuf for the typed clients, as upstream's components; the dynamic and metadata
-		// clients (garbage collector, namespace deletion) pick JSON themselves.
+		// Protobuf for the typed clients, as upstream's components; the dynamic client (namespace
+		// deletion) picks JSON itself, the metadata client (garbage collector) its own media types.
 		cfg.ContentType = "application/vnd.kubernetes.protobuf"
 		cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	}
@@ -197,6 +198,10 @@ func newContext(cfg *rest.Config, opts *Options, log *slog.Logger) (*controllerC
 	if err != nil {
 		return nil, nil, err
 	}
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
 	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -214,7 +219,7 @@ func newContext(cfg *rest.Config, opts *Options, log *slog.Logger) (*controllerC
 	b := record.NewBroadcaster()
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	return &controllerContext{
-		opts: opts, client: client, dynamic: dyn, discovery: disc, logger: log, rootCA: rootCA,
+		opts: opts, client: client, dynamic: dyn, metadata: meta, discovery: disc, logger: log, rootCA: rootCA,
 		factory: informer.NewFactory(client),
 		recorder: func(component string) record.EventRecorder {
 			return b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})

@@ -169,7 +169,7 @@ func (c *Collector) ownerState(ctx context.Context, ns string, ref metav1.OwnerR
 		}
 	}
 	if owner == nil || owner.GetUID() != ref.UID {
-		live, err := c.cfg.Dynamic.Resource(mapping.Resource).Namespace(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+		live, err := c.cfg.Metadata.Resource(mapping.Resource).Namespace(ns).Get(ctx, ref.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return ownerAbsent, nil
 		}
@@ -190,7 +190,7 @@ func (c *Collector) ownerState(ctx context.Context, ns string, ref metav1.OwnerR
 // delete deletes m (if it is still the same object) with the given propagation.
 func (c *Collector) delete(ctx context.Context, mon monitor, m *metav1.PartialObjectMetadata, policy metav1.DeletionPropagation) error {
 	uid := m.UID
-	err := c.cfg.Dynamic.Resource(mon.gvr).Namespace(m.Namespace).Delete(ctx, m.Name, metav1.DeleteOptions{
+	err := c.cfg.Metadata.Resource(mon.gvr).Namespace(m.Namespace).Delete(ctx, m.Name, metav1.DeleteOptions{
 		PropagationPolicy: &policy, Preconditions: &metav1.Preconditions{UID: &uid},
 	})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
@@ -220,7 +220,7 @@ func (c *Collector) patchMeta(ctx context.Context, mon monitor, m *metav1.Partia
 	if err != nil {
 		return err
 	}
-	_, err = c.cfg.Dynamic.Resource(mon.gvr).Namespace(m.Namespace).Patch(ctx, m.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	_, err = c.cfg.Metadata.Resource(mon.gvr).Namespace(m.Namespace).Patch(ctx, m.Name, types.MergePatchType, patch, metav1.PatchOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}

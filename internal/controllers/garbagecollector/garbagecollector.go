@@ -24,11 +24,10 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/cache"
 
@@ -40,7 +39,7 @@ const Name = "garbagecollector"
 
 // Config is what the collector needs.
 type Config struct {
-	Dynamic   dynamic.Interface
+	Metadata  metadata.Interface // the collector reads, watches, patches and deletes metadata only
 	Discovery discovery.DiscoveryInterface
 	Logger    *slog.Logger
 	Workers   int // default 10
@@ -63,8 +62,8 @@ type monitor struct {
 
 // New validates cfg. Resources are discovered in Start.
 func New(cfg Config) (*Collector, error) {
-	if cfg.Dynamic == nil || cfg.Discovery == nil {
-		return nil, errors.New("garbagecollector: Dynamic and Discovery are required")
+	if cfg.Metadata == nil || cfg.Discovery == nil {
+		return nil, errors.New("garbagecollector: Metadata and Discovery are required")
 	}
 	if cfg.Workers == 0 {
 		cfg.Workers = 10
@@ -89,7 +88,7 @@ func (c *Collector) Start(ctx context.Context) error {
 		case <-time.After(2 * time.Second):
 		}
 	}
-	factory := dynamicinformer.NewDynamicSharedInformerFactory(c.cfg.Dynamic, 0)
+	factory := metadatainformer.NewSharedInformerFactory(c.cfg.Metadata, 0)
 	var synced []cache.InformerSynced
 	for gr, m := range c.monitors {
 		inf := factory.ForResource(m.gvr).Informer()
@@ -149,16 +148,15 @@ func hasVerbs(verbs []string, want ...string) bool {
 	return true
 }
 
-// toMetadata keeps only an object's type and metadata in the caches.
+// toMetadata keeps only what the collector reads of an object's metadata in the caches.
 func toMetadata(obj any) (any, error) {
-	u, ok := obj.(*unstructured.Unstructured)
+	p, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
 		return obj, nil
 	}
-	m := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: u.GetKind()}}
-	m.Name, m.Namespace, m.UID, m.ResourceVersion = u.GetName(), u.GetNamespace(), u.GetUID(), u.GetResourceVersion()
-	m.OwnerReferences, m.Finalizers, m.DeletionTimestamp = u.GetOwnerReferences(), u.GetFinalizers(), u.GetDeletionTimestamp()
-	m.Labels = nil
+	m := &metav1.PartialObjectMetadata{TypeMeta: p.TypeMeta}
+	m.Name, m.Namespace, m.UID, m.ResourceVersion = p.Name, p.Namespace, p.UID, p.ResourceVersion
+	m.OwnerReferences, m.Finalizers, m.DeletionTimestamp = p.OwnerReferences, p.Finalizers, p.DeletionTimestamp
 	return m, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/metadata"
 
 	"github.com/klite/klite/internal/controller/controllertest"
 )
@@ -21,7 +22,7 @@ func TestMain(m *testing.M) { controllertest.Main(m, &env) }
 
 func start(t *testing.T) {
 	t.Helper()
-	c, err := New(Config{Dynamic: env.Dynamic, Discovery: discovery.NewDiscoveryClientForConfigOrDie(env.Config)})
+	c, err := New(Config{Metadata: metadata.NewForConfigOrDie(env.Config), Discovery: discovery.NewDiscoveryClientForConfigOrDie(env.Config)})
 	if err != nil {
 		t.Fatal(err)
 	}
