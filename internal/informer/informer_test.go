@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	applycorev1 "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/klite/klite/internal/controller/controllertest"
 	"github.com/klite/klite/internal/informer"
@@ -80,5 +81,74 @@ func TestDropManagedFieldsPassesNonObjects(t *testing.T) {
 	out, err := informer.DropManagedFields(in)
 	if err != nil || out != in {
 		t.Fatalf("DropManagedFields(%q) = %v, %v", in, out, err)
+	}
+}
+
+// Two views of one shared factory share one cache; a view's Shutdown removes only its own
+// handlers, and the informers keep running after the stop channel a view was started with
+// closes.
+func TestSharedViewsShareCachesAndStopAlone(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns := env.Namespace(t)
+	cms := env.Client.CoreV1().ConfigMaps(ns)
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "before"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	owner, stopOwner := context.WithCancel(ctx)
+	shared := informer.NewShared(owner, env.Client)
+	defer shared.Shutdown()
+	defer stopOwner()
+
+	a, b := shared.View(), shared.View()
+	seenA, seenB := make(chan string, 10), make(chan string, 10)
+	for v, seen := range map[*informer.View]chan string{a: seenA, b: seenB} {
+		if _, err := v.Core().V1().ConfigMaps().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: func(o any) {
+				if cm := o.(*corev1.ConfigMap); cm.Namespace == ns {
+					seen <- cm.Name
+				}
+			},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stopA := make(chan struct{})
+	a.Start(stopA)
+	b.Start(nil)
+	a.WaitForCacheSync(ctx.Done())
+	expect(t, seenA, "before")
+	expect(t, seenB, "before")
+	fromA, _ := a.Core().V1().ConfigMaps().Lister().ConfigMaps(ns).Get("before")
+	fromB, _ := b.Core().V1().ConfigMaps().Lister().ConfigMaps(ns).Get("before")
+	if fromA == nil || fromA != fromB {
+		t.Fatalf("views hold different copies: %p %p", fromA, fromB)
+	}
+
+	close(stopA)
+	a.Shutdown()
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "after"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, seenB, "after")
+	select {
+	case name := <-seenA:
+		t.Fatalf("a handler of a shut-down view saw %q", name)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if _, err := b.Core().V1().ConfigMaps().Lister().ConfigMaps(ns).Get("after"); err != nil {
+		t.Fatalf("the shared cache stopped with the first view: %v", err)
+	}
+}
+
+func expect(t *testing.T, seen chan string, want string) {
+	t.Helper()
+	select {
+	case got := <-seen:
+		if got != want {
+			t.Fatalf("saw %q, want %q", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("did not see %q", want)
 	}
 }

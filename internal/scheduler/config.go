@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 
@@ -19,6 +20,10 @@ const DefaultSchedulerName = "default-scheduler"
 // Config configures a Scheduler. Client is required.
 type Config struct {
 	Client kubernetes.Interface
+	// Informers, when set, is a factory shared with other components of the process (see
+	// informer.Shared): the scheduler then watches every pod, as they need, and leaves out
+	// finished ones itself. Unset, it builds its own and lets the server filter pods.
+	Informers informers.SharedInformerFactory
 	// Profiles, one per schedulerName served (default: the default profile for default-scheduler).
 	Profiles []framework.Profile
 	Registry framework.Registry // default: plugins.NewRegistry()

@@ -17,10 +17,18 @@ import (
 // registerHandlers wires the informers into the cache and the queue.
 func (s *Scheduler) registerHandlers() error {
 	f := s.informers
-	podInf := f.InformerFor(&corev1.Pod{}, newPodInformer)
+	var podInf cache.SharedIndexInformer
+	if s.cfg.Informers != nil {
+		podInf = f.Core().V1().Pods().Informer()
+	} else {
+		podInf = f.InformerFor(&corev1.Pod{}, newPodInformer)
+	}
 	s.podLister = f.Core().V1().Pods().Lister()
-	if _, err := podInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: s.onPodAdd, UpdateFunc: s.onPodUpdate, DeleteFunc: s.onPodDelete,
+	// A pod that finishes leaves the scheduler's view as if deleted; the server's field selector
+	// does that for its own informer, this filter for a shared one that holds every pod.
+	if _, err := podInf.AddEventHandler(cache.FilteringResourceEventHandler{
+		FilterFunc: unfinished,
+		Handler:    cache.ResourceEventHandlerFuncs{AddFunc: s.onPodAdd, UpdateFunc: s.onPodUpdate, DeleteFunc: s.onPodDelete},
 	}); err != nil {
 		return err
 	}
@@ -82,6 +90,15 @@ func newPodInformer(c kubernetes.Interface, resync time.Duration) cache.SharedIn
 	return coreinformers.NewFilteredPodInformer(c, metav1.NamespaceAll, resync,
 		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc},
 		func(o *metav1.ListOptions) { o.FieldSelector = selector })
+}
+
+// unfinished holds the pods that still hold resources (what newPodInformer's selector keeps).
+func unfinished(obj any) bool {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	p, ok := obj.(*corev1.Pod)
+	return ok && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed
 }
 
 func (s *Scheduler) responsible(p *corev1.Pod) bool {

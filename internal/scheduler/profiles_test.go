@@ -2,12 +2,15 @@ package scheduler_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/klite/klite/internal/informer"
 	"github.com/klite/klite/internal/scheduler"
 	"github.com/klite/klite/internal/scheduler/framework"
 	"github.com/klite/klite/internal/scheduler/plugins"
@@ -68,6 +71,31 @@ func TestUnschedulablePodIsRetriedWhenANodeFrees(t *testing.T) {
 		t.Fatal(err)
 	}
 	if node := waitBound(t, cluster.Client, ns, "p"); node != "small-1" {
+		t.Fatalf("bound to %s", node)
+	}
+}
+
+// A scheduler on informers shared with the controller manager sees every pod, finished ones
+// too (the controller manager needs them); a pod that finished must not hold its node's room.
+func TestSharedInformersLeaveFinishedPodsOut(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	shared := informer.NewShared(ctx, cluster.Client)
+	t.Cleanup(func() { cancel(); wg.Wait(); shared.Shutdown() })
+	if _, err := startScheduler(ctx, &wg, scheduler.Config{Informers: shared.View(), Profiles: []framework.Profile{plugins.DefaultProfile("shared")}}); err != nil {
+		t.Fatal(err)
+	}
+	ns := namespace(t)
+	job := makePod(ns, "job").schedulerName("shared").cpu("1500m").onNode("small-2").obj()
+	job.Spec.RestartPolicy = corev1.RestartPolicyNever // the simulated node finishes it at once
+	create(t, job)
+	waitBound(t, cluster.Client, ns, "job")
+	eventually(t, 10*time.Second, "job finished", func() (bool, string) {
+		p, err := cluster.Client.CoreV1().Pods(ns).Get(ctx, "job", metav1.GetOptions{})
+		return err == nil && p.Status.Phase == corev1.PodSucceeded, fmt.Sprint(p.Status.Phase, err)
+	})
+	create(t, makePod(ns, "next").schedulerName("shared").cpu("1").onNode("small-2").obj())
+	if node := waitBound(t, cluster.Client, ns, "next"); node != "small-2" {
 		t.Fatalf("bound to %s", node)
 	}
 }

@@ -48,8 +48,11 @@ func New(ctx context.Context, cfg Config) (*Scheduler, error) {
 	}
 	s := &Scheduler{cfg: cfg, profiles: map[string]*framework.Framework{}, cache: schedcache.New(),
 		recorders: map[string]events.EventRecorder{}, decisions: newDecisions(cfg.MaxDecisions),
-		informers: informer.NewFactory(cfg.Client), bindSlots: make(chan struct{}, cfg.BindConcurrency),
+		informers: cfg.Informers, bindSlots: make(chan struct{}, cfg.BindConcurrency),
 		nominator: newNominator()}
+	if s.informers == nil {
+		s.informers = informer.NewFactory(cfg.Client)
+	}
 	s.snapshot.Store(framework.NewSnapshot(nil))
 	pluginEvents := map[string][]framework.ClusterEvent{}
 	for _, p := range cfg.Profiles {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klite/klite/internal/informer"
+
 	"github.com/spf13/pflag"
 )
 
@@ -53,6 +55,9 @@ type Options struct {
 	RouteKlog bool
 	// Identity names this instance in the leader Lease (default: hostname + random suffix).
 	Identity string
+	// Informers, when set, are shared with the process's other components (klite server):
+	// each term of leadership takes a view of them instead of a factory of its own.
+	Informers *informer.Shared
 
 	// keepLeaseOnStop makes a stopped leader leave its Lease to expire, as a killed process
 	// would (tests of the handover).

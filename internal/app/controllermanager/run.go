@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -216,11 +217,15 @@ func newContext(cfg *rest.Config, opts *Options, log *slog.Logger) (*controllerC
 			return nil, nil, fmt.Errorf("CA file of the kubeconfig: %w", err)
 		}
 	}
+	factory := informers.SharedInformerFactory(informer.NewFactory(client))
+	if opts.Informers != nil {
+		factory = opts.Informers.View()
+	}
 	b := record.NewBroadcaster()
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	return &controllerContext{
 		opts: opts, client: client, dynamic: dyn, metadata: meta, discovery: disc, logger: log, rootCA: rootCA,
-		factory: informer.NewFactory(client),
+		factory: factory,
 		recorder: func(component string) record.EventRecorder {
 			return b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})
 		},

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/klite/klite/internal/informer"
+
 	"github.com/spf13/pflag"
 )
 
@@ -38,6 +40,8 @@ type Options struct {
 
 	// Logger receives the scheduler's logs (not a flag; default slog.Default()).
 	Logger *slog.Logger
+	// Informers, when set, are shared with the process's other components (klite server).
+	Informers *informer.Shared
 }
 
 // NewOptions returns upstream's defaults.

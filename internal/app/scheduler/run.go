@@ -42,10 +42,14 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err != nil {
 		return err
 	}
-	s, err := scheduler.New(ctx, scheduler.Config{
+	sc := scheduler.Config{
 		Client: client, Profiles: profiles, Logger: o.Logger,
 		InitialBackoff: o.PodInitialBackoff, MaxBackoff: o.PodMaxBackoff,
-	})
+	}
+	if o.Informers != nil {
+		sc.Informers = o.Informers.View()
+	}
+	s, err := scheduler.New(ctx, sc)
 	if err != nil {
 		return err
 	}

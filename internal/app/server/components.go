@@ -7,12 +7,15 @@ import (
 	"slices"
 	"sync"
 
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/klite/klite/internal/app/apiserver"
 	"github.com/klite/klite/internal/app/controllermanager"
 	appkubelet "github.com/klite/klite/internal/app/kubelet"
 	appscheduler "github.com/klite/klite/internal/app/scheduler"
+	"github.com/klite/klite/internal/informer"
 )
 
 // components runs the control-plane components in-process once the API server serves; each
@@ -21,19 +24,33 @@ type components struct {
 	o      *Options
 	logger *slog.Logger
 	wg     sync.WaitGroup
+
+	mu      sync.Mutex // start and wait may race when the server stops as it becomes ready
+	stopped bool
+	shared  *informer.Shared // the scheduler's and controller manager's informers
 }
 
 func (c *components) enabled(name string) bool { return !slices.Contains(c.o.Disable, name) }
 
 // start launches every enabled component; stop them by cancelling ctx and calling wait.
 func (c *components) start(ctx context.Context, ready apiserver.Ready) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return
+	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", ready.Kubeconfig)
 	if err != nil {
 		c.logger.Error("components: load admin kubeconfig", "err", err)
 		return
 	}
+	if err := c.share(ctx, cfg); err != nil {
+		c.logger.Error("components: shared informers", "err", err)
+		return
+	}
 	if c.enabled("scheduler") {
 		o := *c.o.Scheduler
+		o.Informers = c.shared
 		o.Logger = c.logger.With("component", "scheduler")
 		c.run(ctx, "scheduler", func(ctx context.Context) error { return appscheduler.Run(ctx, cfg, o) })
 	}
@@ -41,6 +58,7 @@ func (c *components) start(ctx context.Context, ready apiserver.Ready) {
 		o := *c.o.ControllerManager
 		o.Logger = c.logger.With("component", "controller-manager")
 		o.RouteKlog = false // klog is routed once for the whole process
+		o.Informers = c.shared
 		if o.RootCAFile == "" {
 			o.RootCAFile = filepath.Join(c.o.API.DataDir, "server", "tls", "ca.crt")
 		}
@@ -71,4 +89,29 @@ func (c *components) run(ctx context.Context, name string, fn func(context.Conte
 	}()
 }
 
-func (c *components) wait() { c.wg.Wait() }
+// share makes the informers the scheduler and the controller manager share, so that the
+// process caches each object once: in protobuf, as both components read.
+func (c *components) share(ctx context.Context, cfg *rest.Config) error {
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent = "klite-server-informers"
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	cfg.QPS, cfg.Burst = -1, 0 // lists and watches only, a few per resource
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	c.shared = informer.NewShared(ctx, client)
+	return nil
+}
+
+// wait returns once every component and the shared informers have stopped (after ctx ended).
+func (c *components) wait() {
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
+	c.wg.Wait()
+	if c.shared != nil {
+		c.shared.Shutdown()
+	}
+}
