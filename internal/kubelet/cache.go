@@ -69,6 +69,16 @@ func newRuntimeCache(rt runtimeapi.RuntimeServiceClient) *runtimeCache {
 		recentContainer: map[string]*runtimeapi.ContainerStatus{}}
 }
 
+// taken is when the current snapshot was taken (zero before the first).
+func (c *runtimeCache) taken() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.snap == nil {
+		return time.Time{}
+	}
+	return c.snap.taken
+}
+
 // get returns a snapshot taken at or after since.
 func (c *runtimeCache) get(ctx context.Context, since time.Time) (*snapshot, error) {
 	for {

@@ -65,11 +65,15 @@ func newEnv(t testing.TB, mutate ...func(*Config)) *env {
 	e.image = testimage.Registry(t) + "/library/busybox:1.36"
 	testimage.Push(t, e.image, testimage.Busybox(t))
 	rt, img := e.startRuntime()
-	e.cfg = Config{Client: cluster.Client, NodeName: "node-1", NodeIP: "10.0.0.10", Runtime: rt, Images: img,
+	e.cfg = Config{NodeName: "node-1", NodeIP: "10.0.0.10", Runtime: rt, Images: img,
 		RootDir: t.TempDir(), ManifestPath: t.TempDir(), Address: "127.0.0.1:0",
 		BackoffInitial: time.Second, BackoffMax: 4 * time.Second, LeaseRenew: time.Second, ResyncPeriod: 200 * time.Millisecond,
 		Dial:   dialInNetNS(e.netns),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	// The kubelet's clients are limited as in production.
+	if err := e.cfg.SetClients(cluster.Config, DefaultClientLimits()); err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range mutate {
 		m(&e.cfg)
 	}

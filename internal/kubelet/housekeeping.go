@@ -40,6 +40,9 @@ func (k *Kubelet) cleanupOrphans(ctx context.Context) {
 		if err := k.killPod(ctx, pod, 2, "Stopping orphaned container"); err != nil {
 			k.log.Warn("kill orphaned pod", "err", err)
 		}
+		k.mu.Lock()
+		k.retireLocked(uid, time.Now())
+		k.mu.Unlock()
 		k.removeVolumes(pod)
 	}
 }

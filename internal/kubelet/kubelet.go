@@ -30,8 +30,14 @@ const Version = "v1.37.2-klite"
 // Config configures a Kubelet. Client, NodeName, Runtime, Images and
 // RootDir are required; the rest have defaults.
 type Config struct {
-	Client   kubernetes.Interface
-	NodeName string
+	Client kubernetes.Interface
+	// EventClient posts events and HeartbeatClient renews the node's Lease
+	// and posts its status (both default to Client). Upstream gives each its
+	// own client so that neither waits behind the other's rate limit: a
+	// burst of pod starts posts three events a pod, and must delay neither
+	// the pods' status writes nor the node's heartbeat.
+	EventClient, HeartbeatClient kubernetes.Interface
+	NodeName                     string
 	// NodeIP is the node's InternalIP; default the first non-loopback IPv4.
 	NodeIP string
 	// Runtime and Images are the CRI services.
@@ -85,6 +91,8 @@ type Kubelet struct {
 	cfg      Config
 	log      *slog.Logger
 	client   kubernetes.Interface
+	events   kubernetes.Interface // Config.EventClient
+	beat     kubernetes.Interface // Config.HeartbeatClient
 	runtime  runtimeapi.RuntimeServiceClient
 	images   runtimeapi.ImageServiceClient
 	recorder record.EventRecorder
@@ -97,6 +105,9 @@ type Kubelet struct {
 
 	mu      sync.Mutex
 	workers map[types.UID]*podWorker
+	// retired is when the runtime last changed a pod no worker owns (its
+	// worker exited, or housekeeping killed it); see retireLocked.
+	retired map[types.UID]time.Time
 	wg      sync.WaitGroup
 	nodeIP  string
 	tokens  map[string]cachedToken
@@ -127,7 +138,8 @@ func New(cfg Config) (*Kubelet, error) {
 		return nil, err
 	}
 	k := &Kubelet{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeName), client: cfg.Client,
-		runtime: cfg.Runtime, images: cfg.Images, workers: map[types.UID]*podWorker{}, tokens: map[string]cachedToken{}}
+		events: cfg.EventClient, beat: cfg.HeartbeatClient, runtime: cfg.Runtime, images: cfg.Images,
+		workers: map[types.UID]*podWorker{}, retired: map[types.UID]time.Time{}, tokens: map[string]cachedToken{}}
 	k.cache = newRuntimeCache(cfg.Runtime)
 	k.started = time.Now()
 	k.imageGC = k.newImageGC()
@@ -141,6 +153,12 @@ func New(cfg Config) (*Kubelet, error) {
 func setDefaults(cfg *Config) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.EventClient == nil {
+		cfg.EventClient = cfg.Client
+	}
+	if cfg.HeartbeatClient == nil {
+		cfg.HeartbeatClient = cfg.Client
 	}
 	if cfg.MaxPods == 0 {
 		cfg.MaxPods = 110
@@ -198,7 +216,7 @@ func (k *Kubelet) Start(ctx context.Context) error {
 	}
 	k.rtName = ver.RuntimeName
 	bc := record.NewBroadcaster()
-	bc.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: k.client.CoreV1().Events("")})
+	bc.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: k.events.CoreV1().Events("")})
 	defer bc.Shutdown()
 	k.recorder = bc.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: k.cfg.NodeName})
 

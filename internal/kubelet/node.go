@@ -243,7 +243,7 @@ func (k *Kubelet) nodeConditions(ctx context.Context) []corev1.NodeCondition {
 
 // postNodeStatus writes st, keeping condition transition times that did not change.
 func (k *Kubelet) postNodeStatus(ctx context.Context, st corev1.NodeStatus) error {
-	node, err := k.client.CoreV1().Nodes().Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
+	node, err := k.beat.CoreV1().Nodes().Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
 	if err != nil {
 		return err
 	}
@@ -259,20 +259,20 @@ func (k *Kubelet) postNodeStatus(ctx context.Context, st corev1.NodeStatus) erro
 	}
 	st.Images, st.VolumesInUse, st.VolumesAttached = node.Status.Images, node.Status.VolumesInUse, node.Status.VolumesAttached
 	node.Status = st
-	_, err = k.client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
+	_, err = k.beat.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
 	return err
 }
 
 // renewLease creates or renews kube-node-lease/<node>.
 func (k *Kubelet) renewLease(ctx context.Context) error {
-	leases := k.client.CoordinationV1().Leases(corev1.NamespaceNodeLease)
+	leases := k.beat.CoordinationV1().Leases(corev1.NamespaceNodeLease)
 	now := metav1.NewMicroTime(time.Now())
 	dur := int32(4 * k.cfg.LeaseRenew / time.Second)
 	lease, err := leases.Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		lease = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: k.cfg.NodeName, Namespace: corev1.NamespaceNodeLease},
 			Spec: coordinationv1.LeaseSpec{HolderIdentity: &k.cfg.NodeName, LeaseDurationSeconds: &dur, RenewTime: &now}}
-		if node, err := k.client.CoreV1().Nodes().Get(ctx, k.cfg.NodeName, metav1.GetOptions{}); err == nil {
+		if node, err := k.beat.CoreV1().Nodes().Get(ctx, k.cfg.NodeName, metav1.GetOptions{}); err == nil {
 			lease.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}}
 		}
 		_, err = leases.Create(ctx, lease, metav1.CreateOptions{})

@@ -206,15 +206,22 @@ func podPhase(pod *corev1.Pod, rp *runtimePod) corev1.PodPhase {
 }
 
 // conditions computes the pod conditions, keeping transition times of
-// unchanged ones.
+// unchanged ones: those of the status this worker last wrote, else the
+// pod's (the informer may not have brought back the last write yet; a
+// condition stamped anew would change the transition time and cost a
+// write of its own).
 func (w *podWorker) conditions(pod *corev1.Pod, rp *runtimePod, st *corev1.PodStatus, initDone bool) []corev1.PodCondition {
+	prev := pod.Status.Conditions
+	if w.lastWrite != nil {
+		prev = w.lastWrite.Conditions
+	}
 	cond := func(t corev1.PodConditionType, ok bool, reason, msg string) corev1.PodCondition {
 		c := corev1.PodCondition{Type: t, Status: corev1.ConditionFalse, Reason: reason, Message: msg}
 		if ok {
 			c.Status, c.Reason, c.Message = corev1.ConditionTrue, "", ""
 		}
 		c.LastTransitionTime = metav1.Now().Rfc3339Copy()
-		for _, old := range pod.Status.Conditions {
+		for _, old := range prev {
 			if old.Type == t && old.Status == c.Status {
 				c.LastTransitionTime, c.LastProbeTime = old.LastTransitionTime, old.LastProbeTime
 			}

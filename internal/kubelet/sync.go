@@ -24,6 +24,7 @@ func (w *podWorker) syncPod(ctx context.Context, pod *corev1.Pod) (time.Duration
 	if err != nil {
 		return time.Second, err
 	}
+	w.synced = true
 	next := k.idlePeriod()
 	w.probeDue = time.Time{}
 	if terminal(pod.Status.Phase) {
@@ -49,11 +50,18 @@ func (w *podWorker) syncPod(ctx context.Context, pod *corev1.Pod) (time.Duration
 }
 
 // freshness is how recent a runtime snapshot the next pass needs: newer
-// than the worker's last change (so it never misses what it did), and no
-// older than half a resync period. The workers syncing meanwhile share one
-// relist; new pods are so admitted in cohorts, one relist apart, which
-// measured better than letting every new pod at the runtime at once.
+// than the kubelet's last change to the pod (so it never misses what it
+// did), and, after the first pass, no older than half a resync period
+// (the workers syncing meanwhile share one relist). A new pod's first pass
+// takes the snapshot at hand: nothing of the pod can be in the runtime
+// that this kubelet did not see at its start or make itself (lastChange),
+// and whatever changes under it wakes the worker at the next relist. So a
+// new pod starts at once instead of waiting for a relist, which takes
+// O(containers) and is slowest exactly when many pods arrive.
 func (w *podWorker) freshness() time.Time {
+	if !w.synced {
+		return w.lastChange
+	}
 	since := time.Now().Add(-w.k.cfg.ResyncPeriod / 2)
 	if w.lastChange.After(since) {
 		since = w.lastChange

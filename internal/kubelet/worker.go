@@ -32,9 +32,11 @@ type podWorker struct {
 	// lastWriteUID is the pod lastWrite went to (a static pod's mirror changes).
 	lastWriteUID types.UID
 	startTime    time.Time
-	// lastChange is when this worker last changed the pod in the runtime;
-	// it reads no runtime snapshot older than that.
+	// lastChange is when this kubelet last changed the pod in the runtime;
+	// the worker reads no runtime snapshot older than that.
 	lastChange time.Time
+	// synced is set after the worker's first pass.
+	synced bool
 	// probeDue is when the next probe of this pass's containers is due.
 	probeDue time.Time
 }
@@ -69,19 +71,26 @@ func (k *Kubelet) podDeleted(o any) {
 	k.dispatch(pod, true)
 }
 
-// dispatch hands pod to its worker, starting one when needed.
+// dispatch hands pod to its worker, starting one when needed. A pod
+// gone before it had a worker needs one only to tear down what the
+// runtime still holds of it; the runtime is asked without k.mu held, which
+// every worker and the relist need.
 func (k *Kubelet) dispatch(pod *corev1.Pod, gone bool) {
+	if gone && k.worker(pod.UID) == nil && !k.hasRuntimePod(pod.UID) {
+		return
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	w := k.workers[pod.UID]
 	if w == nil {
-		if k.stopped || gone && !k.hasRuntimePod(pod.UID) {
+		if k.stopped {
 			return
 		}
 		w = &podWorker{k: k, uid: pod.UID, signal: make(chan struct{}, 1), mu: make(chanMutex, 1),
 			waiting: map[string]waitReason{}, backoff: map[string]time.Duration{},
 			imgBackoff: map[string]time.Time{}, imgDelay: map[string]time.Duration{}, probes: map[string]*probeState{}}
 		w.pod = pod // before the goroutine starts: it syncs at once
+		w.lastChange = k.retired[pod.UID]
 		k.workers[pod.UID] = w
 		k.wg.Add(1)
 		go w.run(k.ctx)
@@ -93,12 +102,16 @@ func (k *Kubelet) dispatch(pod *corev1.Pod, gone bool) {
 	w.update(pod, gone)
 }
 
+// worker is the pod's worker, or nil.
+func (k *Kubelet) worker(uid types.UID) *podWorker {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.workers[uid]
+}
+
 // wake makes the pod's worker sync now (the runtime changed under it).
 func (k *Kubelet) wake(uid types.UID) {
-	k.mu.Lock()
-	w := k.workers[uid]
-	k.mu.Unlock()
-	if w != nil {
+	if w := k.worker(uid); w != nil {
 		select {
 		case w.signal <- struct{}{}:
 		default:
@@ -171,6 +184,21 @@ func (k *Kubelet) removeWorker(uid types.UID) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	delete(k.workers, uid)
+	k.retireLocked(uid, time.Now())
+}
+
+// retireLocked records that the runtime changed uid at a time no worker
+// owned it, so that a later worker for uid reads no older snapshot. An
+// entry older than the runtime cache's snapshot is dropped: every pass
+// reads that snapshot or a newer one. k.mu is held.
+func (k *Kubelet) retireLocked(uid types.UID, at time.Time) {
+	taken := k.cache.taken()
+	for u, t := range k.retired {
+		if t.Before(taken) {
+			delete(k.retired, u)
+		}
+	}
+	k.retired[uid] = at
 }
 
 // sync does one pass over the pod; it returns when to look again, or done

@@ -49,6 +49,8 @@ type Options struct {
 	ImageGCHighThresholdPercent      int
 	ImageGCLowThresholdPercent       int
 	ImageMinimumGCAge                time.Duration
+	// Client rate limits (--kube-api-qps, --kube-api-burst, --event-qps, --event-burst).
+	Limits kubelet.ClientLimits
 
 	// Runtime configures the in-process runtime (its --root and --listen
 	// default to <data-dir>/runtime and <data-dir>/run/klite-cri.sock).
@@ -61,7 +63,8 @@ func NewOptions() *Options {
 		Address: "0.0.0.0", Port: 10250, NodeStatusUpdateFrequency: time.Minute, Runtime: appruntime.NewOptions(),
 		EvictionHard: kubelet.DefaultEvictionHard, EvictionPressureTransitionPeriod: 5 * time.Minute,
 		ImageGCHighThresholdPercent: kubelet.DefaultImageGCHighThresholdPercent,
-		ImageGCLowThresholdPercent:  kubelet.DefaultImageGCLowThresholdPercent, ImageMinimumGCAge: kubelet.DefaultImageMinimumGCAge}
+		ImageGCLowThresholdPercent:  kubelet.DefaultImageGCLowThresholdPercent, ImageMinimumGCAge: kubelet.DefaultImageMinimumGCAge,
+		Limits: kubelet.DefaultClientLimits()}
 }
 
 func defaultDataDir() string {
@@ -97,6 +100,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.NodeStatusUpdateFrequency, "node-status-update-frequency", o.NodeStatusUpdateFrequency,
 		"Post node status at least this often (and on change)")
 	o.addEvictionFlags(fs)
+	o.addClientFlags(fs)
 	rt := pflag.NewFlagSet("runtime", pflag.ContinueOnError)
 	o.Runtime.AddFlags(rt)
 	rt.VisitAll(func(f *pflag.Flag) {
@@ -122,6 +126,15 @@ func (o *Options) addEvictionFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ImageMinimumGCAge, "image-minimum-gc-age", o.ImageMinimumGCAge, "Minimum age of an unused image before it is garbage collected")
 }
 
+// addClientFlags registers the client rate limits (upstream names and defaults).
+func (o *Options) addClientFlags(fs *pflag.FlagSet) {
+	fs.Float32Var(&o.Limits.QPS, "kube-api-qps", o.Limits.QPS,
+		"Requests per second to the API server, events and heartbeats aside (0: client-go's default 5, negative: no limit)")
+	fs.IntVar(&o.Limits.Burst, "kube-api-burst", o.Limits.Burst, "Burst of requests to the API server allowed above --kube-api-qps")
+	fs.Float32Var(&o.Limits.EventQPS, "event-qps", o.Limits.EventQPS, "Events posted per second (0: client-go's default 5, negative: no limit)")
+	fs.IntVar(&o.Limits.EventBurst, "event-burst", o.Limits.EventBurst, "Burst of events allowed above --event-qps")
+}
+
 // Validate checks the options.
 func (o *Options) Validate() error {
 	var errs []error
@@ -142,6 +155,9 @@ func (o *Options) Validate() error {
 	}
 	if hi, lo := o.ImageGCHighThresholdPercent, o.ImageGCLowThresholdPercent; hi < 0 || hi > 100 || lo < 0 || lo > hi {
 		errs = append(errs, fmt.Errorf("--image-gc-low-threshold (%d) must be in [0, --image-gc-high-threshold (%d)] and the high one at most 100", lo, hi))
+	}
+	if err := o.Limits.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if (o.TLSCertFile == "") != (o.TLSPrivateKeyFile == "") {
 		errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file go together"))

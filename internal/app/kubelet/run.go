@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -64,18 +63,12 @@ func Run(ctx context.Context, cfg *rest.Config, o *Options) error {
 	logger := slog.Default()
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "klite-kubelet"
-	if cfg.QPS == 0 {
-		cfg.QPS, cfg.Burst = 50, 100
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
+	var err error
 	endpoint := o.ContainerRuntimeEndpoint
 	if endpoint == "" {
 		endpoint, err = startRuntime(ctx, &wg, o.Runtime, logger)
@@ -88,8 +81,11 @@ func Run(ctx context.Context, cfg *rest.Config, o *Options) error {
 		return err
 	}
 	defer conn.Close()
-	kcfg, err := kubeletConfig(o, client, conn, logger)
+	kcfg, err := kubeletConfig(o, conn, logger)
 	if err != nil {
+		return err
+	}
+	if err := kcfg.SetClients(cfg, o.Limits); err != nil {
 		return err
 	}
 	k, err := kubelet.New(kcfg)
@@ -99,8 +95,9 @@ func Run(ctx context.Context, cfg *rest.Config, o *Options) error {
 	return k.Start(ctx)
 }
 
-// kubeletConfig turns the options into the kubelet's configuration.
-func kubeletConfig(o *Options, client kubernetes.Interface, conn *grpc.ClientConn, logger *slog.Logger) (kubelet.Config, error) {
+// kubeletConfig turns the options into the kubelet's configuration, all
+// but its API clients.
+func kubeletConfig(o *Options, conn *grpc.ClientConn, logger *slog.Logger) (kubelet.Config, error) {
 	name, err := o.NodeName()
 	if err != nil {
 		return kubelet.Config{}, err
@@ -120,7 +117,7 @@ func kubeletConfig(o *Options, client kubernetes.Interface, conn *grpc.ClientCon
 	if err := os.MkdirAll(o.PodManifestPath, 0o755); err != nil {
 		return kubelet.Config{}, err
 	}
-	return kubelet.Config{Client: client, NodeName: name, NodeIP: o.NodeIP,
+	return kubelet.Config{NodeName: name, NodeIP: o.NodeIP,
 		Runtime: runtimeapi.NewRuntimeServiceClient(conn), Images: runtimeapi.NewImageServiceClient(conn),
 		RootDir: o.RootDir, ManifestPath: o.PodManifestPath, MaxPods: o.MaxPods, SystemReserved: reserved,
 		Labels: o.NodeLabels, Address: addr, TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSPrivateKeyFile,

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -47,6 +48,9 @@ func TestValidate(t *testing.T) {
 		{"no eviction thresholds", func(o *Options) { o.EvictionHard = "" }, ""},
 		{"gc low above high", func(o *Options) { o.ImageGCHighThresholdPercent, o.ImageGCLowThresholdPercent = 50, 60 }, "--image-gc-low-threshold"},
 		{"gc high above 100", func(o *Options) { o.ImageGCHighThresholdPercent = 101 }, "--image-gc-high-threshold"},
+		{"negative api burst", func(o *Options) { o.Limits.Burst = -1 }, "--kube-api-burst"},
+		{"negative event burst", func(o *Options) { o.Limits.EventBurst = -1 }, "--event-burst"},
+		{"unlimited api", func(o *Options) { o.Limits.QPS = -1 }, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,12 +68,24 @@ func TestFlagsAndDefaults(t *testing.T) {
 	cmd := Command()
 	for _, f := range []string{"kubeconfig", "hostname-override", "node-ip", "pod-manifest-path", "container-runtime-endpoint",
 		"root-dir", "data-dir", "max-pods", "node-labels", "system-reserved", "cluster-dns", "runtime-root", "pod-cidr", "cgroup-root",
-		"eviction-hard", "eviction-pressure-transition-period", "image-gc-high-threshold", "image-gc-low-threshold", "image-minimum-gc-age"} {
+		"eviction-hard", "eviction-pressure-transition-period", "image-gc-high-threshold", "image-gc-low-threshold", "image-minimum-gc-age",
+		"kube-api-qps", "kube-api-burst", "event-qps", "event-burst"} {
 		if cmd.Flags().Lookup(f) == nil {
 			t.Errorf("flag --%s missing", f)
 		}
 	}
 	o := NewOptions()
+	if o.Limits != kubelet.DefaultClientLimits() {
+		t.Errorf("default client limits = %+v, want upstream's %+v", o.Limits, kubelet.DefaultClientLimits())
+	}
+	fs := pflag.NewFlagSet("kubelet", pflag.ContinueOnError)
+	o.AddFlags(fs)
+	if err := fs.Parse([]string{"--kube-api-qps=20", "--event-burst=7"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := (kubelet.ClientLimits{QPS: 20, Burst: 100, EventQPS: 50, EventBurst: 7}); o.Limits != want {
+		t.Errorf("client limits after flags = %+v, want %+v", o.Limits, want)
+	}
 	o.DataDir = "/d"
 	o.complete()
 	if o.RootDir != "/d/kubelet" || o.PodManifestPath != "/d/manifests" || o.Runtime.Root != "/d/runtime" || o.Runtime.Listen != "/d/run/klite-cri.sock" {
@@ -192,7 +208,7 @@ func TestEvictionAndGCConfig(t *testing.T) {
 			o.DataDir, o.EvictionHard = t.TempDir(), tc.evictionHard
 			o.ImageGCHighThresholdPercent, o.ImageGCLowThresholdPercent, o.ImageMinimumGCAge = 60, 50, time.Second
 			o.complete()
-			cfg, err := kubeletConfig(o, nil, nil, slog.Default())
+			cfg, err := kubeletConfig(o, nil, slog.Default())
 			if err != nil {
 				t.Fatal(err)
 			}
