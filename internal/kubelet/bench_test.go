@@ -26,6 +26,8 @@ import (
 //
 //	go test -run XXX -bench PodStartup -benchtime 100x ./internal/kubelet
 //
+// (with KLITE_TEST_RUNC=/usr/sbin/runc the containers run under that binary).
+//
 // It also reports the CRI calls the kubelet made per pod (cri-calls/pod);
 // creating a pod needs at least RunPodSandbox, CreateContainer and
 // StartContainer.

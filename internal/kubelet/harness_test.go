@@ -91,7 +91,9 @@ func (e *env) startRuntime() (runtimeapi.RuntimeServiceClient, runtimeapi.ImageS
 	t := e.t
 	n := subnetCounter.Add(1)
 	cgroupRoot := fmt.Sprintf("/klite-kubelet-test-%d-%d", os.Getpid(), n)
-	svc, err := cri.New(cri.Config{Root: t.TempDir(), RuncRoot: t.TempDir(), Bridge: "kkl0",
+	// KLITE_TEST_RUNC names an OCI runtime binary to run the containers with instead of the
+	// built-in libcontainer (to compare them: KLITE_TEST_RUNC=/usr/sbin/runc).
+	svc, err := cri.New(cri.Config{RuncPath: os.Getenv("KLITE_TEST_RUNC"), Root: t.TempDir(), RuncRoot: t.TempDir(), Bridge: "kkl0",
 		PodSubnet: fmt.Sprintf("10.81.%d.0/24", n), HostNetNS: e.netns, NFTable: "klite_kubelet_test",
 		CgroupRoot: cgroupRoot, CNIConfDir: t.TempDir()})
 	if err != nil {

@@ -3,7 +3,8 @@
 // `klite image import|ls|rm` manage its image store without a registry.
 //
 // The runtime re-executes the klite binary for its pause and shim
-// processes, so cmd/klite's main must call MaybeRunHelper first thing:
+// processes and (libcontainer) for each container's init, so cmd/klite's
+// main must call MaybeRunHelper first thing:
 //
 //	func main() {
 //		if appruntime.MaybeRunHelper() {
@@ -25,14 +26,17 @@ import (
 	"github.com/klite/klite/internal/runtime/cni"
 	"github.com/klite/klite/internal/runtime/cri"
 	"github.com/klite/klite/internal/runtime/pause"
+	"github.com/klite/klite/internal/runtime/runner"
 	"github.com/klite/klite/internal/runtime/shim"
 )
 
-// MaybeRunHelper runs klite as a pod's pause process or a container's shim
-// when argv[0] asks for one, and returns true when it did (main must then
-// return). It returns false at once for every other invocation.
+// MaybeRunHelper runs klite as a container's init (libcontainer
+// re-executes klite with argv[1] "init"), a pod's pause process or a
+// container's shim when the arguments ask for one, and returns true when
+// it did (main must then return). It returns false at once for every other
+// invocation. Tests call shim.MaybeRun, which runs the init too.
 func MaybeRunHelper() bool {
-	return pause.MaybeRun() || shim.MaybeRun()
+	return runner.MaybeInit() || pause.MaybeRun() || shim.MaybeRun()
 }
 
 // Options are the runtime's flags.
@@ -73,7 +77,6 @@ func NewOptions() *Options {
 	return &Options{
 		Root:        filepath.Join(data, "runtime"),
 		Listen:      filepath.Join(data, "run", "klite-cri.sock"),
-		RuncPath:    "runc",
 		RuncRoot:    "/run/klite/runc",
 		Bridge:      "klite0",
 		PodCIDR:     "10.42.0.0/24",
@@ -93,7 +96,8 @@ func (o *Options) AddRootFlag(fs *pflag.FlagSet) {
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	o.AddRootFlag(fs)
 	fs.StringVar(&o.Listen, "listen", o.Listen, "Unix socket to serve the CRI on")
-	fs.StringVar(&o.RuncPath, "runc", o.RuncPath, "OCI runtime binary (runc or crun)")
+	fs.StringVar(&o.RuncPath, "runc", o.RuncPath,
+		"OCI runtime binary (runc or crun; a path or a name in PATH); empty: runc's libcontainer built into klite")
 	fs.StringVar(&o.RuncRoot, "runc-root", o.RuncRoot, "State directory of the OCI runtime")
 	fs.StringVar(&o.Bridge, "bridge", o.Bridge, "Node bridge the pods' veths attach to")
 	fs.StringVar(&o.PodCIDR, "pod-cidr", o.PodCIDR, "This node's pod IPv4 range; its first address is the bridge's")

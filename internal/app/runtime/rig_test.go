@@ -84,9 +84,6 @@ type rig struct {
 // startRuntime starts `klite runtime` with the rig's flags and extra ones.
 func startRuntime(t *testing.T, name string, extra ...string) *rig {
 	t.Helper()
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("skipping: runc missing (apt-get install -y runc)")
-	}
 	testimage.RequireBusybox(t)
 	tmp := t.TempDir()
 	r := &rig{dir: filepath.Join(tmp, "data"), sock: filepath.Join(tmp, "cri.sock"), runcRoot: filepath.Join(tmp, "runc"),

@@ -1,8 +1,9 @@
-// Package container runs a pod's containers with an OCI runtime binary
-// (runc by default). For each container it mounts the image's rootfs on
-// overlayfs, writes an OCI bundle, starts a shim that runs `runc create`
-// and owns the container's stdio and exit status, and records the
-// container in <root>/<id>/container.json so a restarted runtime finds it.
+// Package container runs a pod's containers through an OCI runtime
+// (package runner: runc's libcontainer compiled in, by default, or a
+// binary such as runc). For each container it mounts the image's rootfs on
+// overlayfs, writes an OCI bundle, starts a shim that creates the container
+// and owns its stdio and exit status, and records the container in
+// <root>/<id>/container.json so a restarted runtime finds it.
 //
 // States (as the CRI defines them):
 //
@@ -27,6 +28,7 @@ import (
 	"github.com/klite/klite/internal/runtime/cgroups"
 	"github.com/klite/klite/internal/runtime/image"
 	"github.com/klite/klite/internal/runtime/oci"
+	"github.com/klite/klite/internal/runtime/runner"
 )
 
 // ErrNotFound is returned for an unknown container ID.
@@ -115,7 +117,8 @@ type Container struct {
 // ManagerConfig configures a Manager.
 type ManagerConfig struct {
 	Root string
-	// RuncPath is the OCI runtime binary; default "runc" from PATH.
+	// RuncPath is an OCI runtime binary (a path, or a name looked up in
+	// PATH); "" (the default) is the built-in libcontainer.
 	RuncPath string
 	// RuncRoot is the OCI runtime's state dir; default /run/klite/runc.
 	RuncRoot string
@@ -131,6 +134,7 @@ type ManagerConfig struct {
 // Manager creates and runs containers. It is safe for concurrent use.
 type Manager struct {
 	cfg ManagerConfig
+	rt  runner.Runtime
 	log *slog.Logger
 
 	mu         sync.Mutex
@@ -143,16 +147,19 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if cfg.Root == "" || cfg.Images == nil || cfg.Cgroups == nil {
 		return nil, errors.New("container: root, images and cgroups are required")
 	}
-	if cfg.RuncPath == "" {
-		cfg.RuncPath = "runc"
+	if cfg.RuncPath != "" {
+		p, err := exec.LookPath(cfg.RuncPath)
+		if err != nil {
+			return nil, fmt.Errorf("container: OCI runtime %q: %w", cfg.RuncPath, err)
+		}
+		cfg.RuncPath = p
 	}
-	p, err := exec.LookPath(cfg.RuncPath)
-	if err != nil {
-		return nil, fmt.Errorf("container: OCI runtime %q: %w", cfg.RuncPath, err)
-	}
-	cfg.RuncPath = p
 	if cfg.RuncRoot == "" {
 		cfg.RuncRoot = "/run/klite/runc"
+	}
+	rt, err := runner.New(cfg.RuncPath, cfg.RuncRoot)
+	if err != nil {
+		return nil, fmt.Errorf("container: %w", err)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -162,7 +169,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 			return nil, fmt.Errorf("container: %w", err)
 		}
 	}
-	m := &Manager{cfg: cfg, log: cfg.Logger, containers: map[string]*Container{}}
+	m := &Manager{cfg: cfg, rt: rt, log: cfg.Logger, containers: map[string]*Container{}}
 	return m, m.load()
 }
 

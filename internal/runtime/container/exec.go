@@ -6,16 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/klite/klite/internal/runtime/cgroups"
 	"github.com/klite/klite/internal/runtime/oci"
+	"github.com/klite/klite/internal/runtime/runner"
 )
 
 // ExecResult is the outcome of a synchronous exec.
@@ -26,8 +25,36 @@ type ExecResult struct {
 
 // Exec runs cmd inside a running container (with the container's env,
 // cwd, user and capabilities) and waits for it, at most timeout when it is
-// positive.
+// positive: then the process is killed and reaped.
 func (m *Manager) Exec(ctx context.Context, id string, cmd []string, timeout time.Duration) (*ExecResult, error) {
+	c, err := m.execTarget(id, cmd)
+	if err != nil {
+		return nil, err
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	pidFile := filepath.Join(c.Dir, fmt.Sprintf("exec-%d.pid", m.execSeq.Add(1)))
+	defer os.Remove(pidFile)
+	var stdout, stderr lockedBuffer
+	p, err := m.rt.Exec(id, c.Dir, runner.ExecProcess{Args: cmd, Stdout: &stdout, Stderr: &stderr, PidFile: pidFile})
+	if err != nil {
+		return nil, err
+	}
+	code, err := waitOrKill(ctx, p)
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("exec in %s: %w", id, ctx.Err())
+	case err != nil:
+		return nil, fmt.Errorf("exec in %s: %w", id, err)
+	}
+	return &ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: code}, nil
+}
+
+// execTarget returns container id if it runs and cmd is not empty.
+func (m *Manager) execTarget(id string, cmd []string) (*Container, error) {
 	c, err := m.Get(id)
 	if err != nil {
 		return nil, err
@@ -38,51 +65,41 @@ func (m *Manager) Exec(ctx context.Context, id string, cmd []string, timeout tim
 	if len(cmd) == 0 {
 		return nil, errors.New("exec: empty command")
 	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	pidFile := filepath.Join(c.Dir, fmt.Sprintf("exec-%d.pid", m.execSeq.Add(1)))
-	defer os.Remove(pidFile)
-	args := append([]string{"--root", m.cfg.RuncRoot, "exec", "--pid-file", pidFile, id}, cmd...)
-	ec := exec.CommandContext(ctx, m.cfg.RuncPath, args...)
-	// On timeout the process in the container is killed and runc, its
-	// parent, reaps it and exits (killed first, runc would leave it running
-	// or, once killed, a zombie under the container's init).
-	ec.Cancel = func() error {
-		if killPidFile(pidFile) {
-			return nil
-		}
-		return ec.Process.Kill()
-	}
-	ec.WaitDelay = 5 * time.Second
-	var res ExecResult
-	var stdout, stderr bytes.Buffer
-	ec.Stdout, ec.Stderr = &stdout, &stderr
-	err = ec.Run()
-	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
-	var ee *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		return nil, fmt.Errorf("exec in %s: %w", id, ctx.Err())
-	case errors.As(err, &ee):
-		res.ExitCode = ee.ExitCode()
-	case err != nil:
-		return nil, fmt.Errorf("exec in %s: %w", id, err)
-	}
-	return &res, nil
+	return c, nil
 }
 
-// killPidFile kills the process whose pid runc wrote to path; it reports
-// whether there was one.
-func killPidFile(path string) bool {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	return err == nil && pid > 0 && unix.Kill(pid, unix.SIGKILL) == nil
+// waitOrKill waits for p, killing it when ctx ends first (it is reaped
+// all the same: nothing is left behind).
+func waitOrKill(ctx context.Context, p runner.Process) (int, error) {
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = p.Kill()
+		case <-done:
+		}
+	}()
+	return p.Wait()
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// Bytes returns a copy of what was written.
+func (b *lockedBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
 }
 
 // ReopenLog makes the container's shim start a new log file at the log

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -183,8 +182,8 @@ func (m *Manager) Start(id string) error {
 	if state != Created {
 		return fmt.Errorf("container %s is %s, not Created", id, state)
 	}
-	if out, err := m.runc("start", id); err != nil {
-		return fmt.Errorf("start container %s: %w: %s", id, err, out)
+	if err := m.rt.Start(id); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -263,15 +262,15 @@ func (m *Manager) Remove(id string) error {
 	return nil
 }
 
-// cleanup deletes the runc state, the cgroup, the rootfs and the bundle,
+// cleanup deletes the OCI runtime's state, the cgroup, the rootfs and the bundle,
 // once the shim (which exits right after recording the exit) is gone.
 func (m *Manager) cleanup(c *Container) error {
 	if m.shimAlive(c) && !proc.WaitGone(c.ShimPid, 5*time.Second) && m.shimAlive(c) {
 		_ = unix.Kill(c.ShimPid, unix.SIGKILL)
 		proc.WaitGone(c.ShimPid, time.Second)
 	}
-	if out, err := m.runc("delete", "--force", c.ID); err != nil && m.runcKnows(c.ID) {
-		return fmt.Errorf("runc delete %s: %w: %s", c.ID, err, out)
+	if err := m.rt.Delete(c.ID); err != nil {
+		return err
 	}
 	if err := m.cfg.Cgroups.Remove(c.Cgroup); err != nil {
 		return err
@@ -291,15 +290,6 @@ func initAlive(c *Container) bool {
 // reused its PID) still runs.
 func (m *Manager) shimAlive(c *Container) bool {
 	return c.ShimPid > 0 && proc.Alive(c.ShimPid) && proc.StartTime(c.ShimPid) == c.ShimStart
-}
-
-func (m *Manager) runc(args ...string) ([]byte, error) {
-	return exec.Command(m.cfg.RuncPath, append([]string{"--root", m.cfg.RuncRoot}, args...)...).CombinedOutput()
-}
-
-func (m *Manager) runcKnows(id string) bool {
-	_, err := os.Stat(filepath.Join(m.cfg.RuncRoot, id))
-	return err == nil
 }
 
 // refreshLocked moves a container to Exited once its shim recorded the

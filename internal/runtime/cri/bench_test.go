@@ -21,9 +21,25 @@ import (
 // fork+exec of the same command measured in the same run, and the memory
 // (RSS) of each running pod's pause process and shim.
 //
+// Sub-benchmarks: the built-in libcontainer and the runc binary (when
+// installed).
+//
 //	go test -run XXX -bench PodStart -benchtime 100x ./internal/runtime/cri
 func BenchmarkPodStart(b *testing.B) {
-	c := serve(b)
+	b.Run("builtin", func(b *testing.B) { benchPodStart(b, "") })
+	b.Run("runc", func(b *testing.B) {
+		if _, err := os.Stat(runcBinary); err != nil {
+			b.Skipf("skipping: %s missing", runcBinary)
+		}
+		benchPodStart(b, runcBinary)
+	})
+}
+
+// runcBinary is the OCI runtime binary compared with the built-in one.
+const runcBinary = "/usr/sbin/runc"
+
+func benchPodStart(b *testing.B, runc string) {
+	c := serveWith(b, b.TempDir(), runc)
 	ctx := context.Background()
 	ref := pullBusybox(b, c)
 	cmd := []string{"sleep", "1000"}

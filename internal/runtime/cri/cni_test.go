@@ -24,7 +24,7 @@ func TestCRIPodOnCNI(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(confDir, "10-cri.conflist"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := serveWith(t, confDir)
+	c := serveWith(t, confDir, "")
 	ctx := context.Background()
 	run, err := c.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: &runtimeapi.PodSandboxConfig{
 		Metadata: &runtimeapi.PodSandboxMetadata{Name: "cni", Namespace: "default", Uid: "uid-cni"}, Hostname: "cni"}})

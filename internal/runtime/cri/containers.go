@@ -24,6 +24,9 @@ func (s *Service) CreateContainer(_ context.Context, req *runtimeapi.CreateConta
 	if sc := req.GetConfig().GetLinux().GetSecurityContext(); sc.GetRunAsGroup() != nil && sc.GetRunAsUser() == nil && sc.GetRunAsUsername() == "" {
 		return nil, status.Error(codes.InvalidArgument, "runAsGroup is set without runAsUser or runAsUsername")
 	}
+	if err := checkMounts(req.GetConfig().GetMounts()); err != nil {
+		return nil, err
+	}
 	cfg := containerConfig(req.GetConfig())
 	if cfg.LogPath != "" && sb.Config.LogDirectory != "" && !filepath.IsAbs(cfg.LogPath) {
 		cfg.LogPath = filepath.Join(sb.Config.LogDirectory, cfg.LogPath)
@@ -33,6 +36,20 @@ func (s *Service) CreateContainer(_ context.Context, req *runtimeapi.CreateConta
 		return nil, grpcError(err)
 	}
 	return &runtimeapi.CreateContainerResponse{ContainerId: c.ID}, nil
+}
+
+// checkMounts refuses image volumes (not supported: Unimplemented, so that
+// clients know) and mounts without a host path.
+func checkMounts(mounts []*runtimeapi.Mount) error {
+	for _, m := range mounts {
+		switch {
+		case m.GetImage().GetImage() != "":
+			return status.Errorf(codes.Unimplemented, "mount %s: image volumes are not supported", m.GetContainerPath())
+		case m.GetHostPath() == "":
+			return status.Errorf(codes.InvalidArgument, "mount %s has no host path", m.GetContainerPath())
+		}
+	}
+	return nil
 }
 
 // propagations maps the CRI's mount propagation onto the OCI runtime's.

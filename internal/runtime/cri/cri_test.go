@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,17 +37,16 @@ type clients struct {
 // serve starts a Service on a unix socket and returns gRPC clients for it.
 func serve(t testing.TB) clients {
 	t.Helper()
-	return serveWith(t, t.TempDir()) // an empty CNI dir: klite's own bridge
+	return serveWith(t, t.TempDir(), "") // an empty CNI dir: klite's own bridge; the built-in runtime
 }
 
-func serveWith(t testing.TB, cniConfDir string) clients {
+// serveWith serves a runtime using the CNI configurations in cniConfDir
+// and the OCI runtime binary runc ("": the built-in one).
+func serveWith(t testing.TB, cniConfDir, runc string) clients {
 	t.Helper()
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("skipping: runc missing (run internal/runtime/install-test-deps.sh: apt-get install -y runc)")
-	}
 	testimage.RequireBusybox(t)
 	cgroupRoot := fmt.Sprintf("/klite-test-%d", os.Getpid())
-	svc, err := New(Config{Root: t.TempDir(), RuncRoot: t.TempDir(), Bridge: "kcri0", PodSubnet: "10.80.0.0/24",
+	svc, err := New(Config{Root: t.TempDir(), RuncPath: runc, RuncRoot: t.TempDir(), Bridge: "kcri0", PodSubnet: "10.80.0.0/24",
 		HostNetNS: testnetns.New(t), NFTable: "klite_test", CgroupRoot: cgroupRoot, CNIConfDir: cniConfDir})
 	if err != nil {
 		t.Fatal(err)

@@ -44,8 +44,9 @@ const (
 type Config struct {
 	// Root holds images/, sandboxes/, containers/ and ipam/.
 	Root string
-	// RuncPath is the OCI runtime binary (default "runc" from PATH);
-	// RuncRoot its state dir (default /run/klite/runc).
+	// RuncPath is an OCI runtime binary (a path, or a name looked up in
+	// PATH); "" (the default) is runc's libcontainer compiled into klite.
+	// RuncRoot is the runtime's state dir (default /run/klite/runc).
 	RuncPath, RuncRoot string
 	// Bridge and PodSubnet configure the pod network (default klite0, 10.42.0.0/24).
 	Bridge, PodSubnet string

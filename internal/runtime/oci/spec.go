@@ -261,7 +261,8 @@ func resources(o Options) *specs.LinuxResources {
 		r.CPU = cpu
 	}
 	if o.Resources.PidsLimit > 0 {
-		r.Pids = &specs.LinuxPids{Limit: o.Resources.PidsLimit}
+		limit := o.Resources.PidsLimit
+		r.Pids = &specs.LinuxPids{Limit: &limit}
 	}
 	return r
 }

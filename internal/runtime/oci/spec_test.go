@@ -90,7 +90,7 @@ func TestSpec(t *testing.T) {
 		t.Errorf("namespaces %v", s.Linux.Namespaces)
 	}
 	r := s.Linux.Resources
-	if *r.Memory.Limit != 1<<20 || *r.CPU.Shares != 256 || *r.CPU.Quota != 50000 || *r.CPU.Period != 100000 || r.Pids.Limit != 64 {
+	if *r.Memory.Limit != 1<<20 || *r.CPU.Shares != 256 || *r.CPU.Quota != 50000 || *r.CPU.Period != 100000 || *r.Pids.Limit != 64 {
 		t.Errorf("resources %+v", r)
 	}
 	last := s.Mounts[len(s.Mounts)-1]

@@ -4,18 +4,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/klite/klite/internal/runtime/cgroups"
+	"github.com/klite/klite/internal/runtime/runner"
 )
 
 // drainTimeout bounds how long output is copied after the container's
@@ -49,10 +48,8 @@ func run(cfg Config) int {
 	if err != nil {
 		return fail("attach socket: %v", err)
 	}
-	pid, err := readPid(PidPath(cfg.StateDir))
-	if err != nil {
-		return fail("container pid: %v", err)
-	}
+	pid := cio.pid
+	_ = os.WriteFile(PidPath(cfg.StateDir), []byte(strconv.Itoa(pid)), 0o600)
 	fmt.Fprintf(ready, "ok %d\n", pid)
 	ready.Close()
 
@@ -72,16 +69,27 @@ func run(cfg Config) int {
 
 // containerIO is the shim's side of the container's stdio.
 type containerIO struct {
+	pid            int      // the container init's
 	stdout, stderr *os.File // read ends; a terminal's output arrives on stdout
 	stdin          *os.File // write end; nil without stdin (or with a terminal)
 	console        *os.File // the terminal's master; nil without one
 }
 
-// createContainer runs `runc create` with pipes, or with a terminal whose
-// master runc passes back over a console socket.
+// createContainer creates the container through the OCI runtime, with
+// pipes as its stdio, or with a terminal whose master the runtime hands
+// back.
 func createContainer(cfg Config) (*containerIO, error) {
+	rt, err := runner.New(cfg.RuncPath, cfg.RuncRoot)
+	if err != nil {
+		return nil, err
+	}
+	stdio := runner.CreateIO{LogPath: filepath.Join(cfg.StateDir, "runc.log")}
 	if cfg.Terminal {
-		return createWithTerminal(cfg)
+		c, err := rt.Create(cfg.ID, cfg.Bundle, stdio)
+		if err != nil {
+			return nil, err
+		}
+		return &containerIO{pid: c.Pid, stdout: c.Console, console: c.Console}, nil
 	}
 	outR, outW, err1 := os.Pipe()
 	errR, errW, err2 := os.Pipe()
@@ -89,7 +97,8 @@ func createContainer(cfg Config) (*containerIO, error) {
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return nil, fmt.Errorf("pipes: %w", err)
 	}
-	err := runcCreate(cfg, inR, outW, errW, "")
+	stdio.Stdin, stdio.Stdout, stdio.Stderr = inR, outW, errW
+	c, err := rt.Create(cfg.ID, cfg.Bundle, stdio)
 	outW.Close()
 	errW.Close()
 	if inR != nil {
@@ -98,34 +107,7 @@ func createContainer(cfg Config) (*containerIO, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &containerIO{stdout: outR, stderr: errR, stdin: inW}, nil
-}
-
-func createWithTerminal(cfg Config) (*containerIO, error) {
-	sock, done, err := ShortPath(cfg.StateDir, "console.sock")
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-	if err != nil {
-		return nil, fmt.Errorf("console socket: %w", err)
-	}
-	defer ln.Close()
-	got := make(chan *os.File, 1)
-	go func() { got <- receiveConsole(ln) }()
-	if err := runcCreate(cfg, nil, nil, nil, sock); err != nil {
-		return nil, err
-	}
-	select {
-	case f := <-got:
-		if f == nil {
-			return nil, errors.New("runc passed no terminal")
-		}
-		return &containerIO{stdout: f, console: f}, nil
-	case <-time.After(10 * time.Second):
-		return nil, errors.New("runc passed no terminal")
-	}
+	return &containerIO{pid: c.Pid, stdout: outR, stderr: errR, stdin: inW}, nil
 }
 
 // copyOutput copies the container's output to the log and attached
@@ -146,30 +128,6 @@ func (c *containerIO) copyOutput(log *logFile, attach *attachServer) *sync.WaitG
 	return &wg
 }
 
-// receiveConsole accepts runc's connection and takes the terminal master
-// it passes as SCM_RIGHTS; nil on failure.
-func receiveConsole(ln *net.UnixListener) *os.File {
-	conn, err := ln.AcceptUnix()
-	if err != nil {
-		return nil
-	}
-	defer conn.Close()
-	buf, oob := make([]byte, 256), make([]byte, unix.CmsgSpace(4))
-	_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
-	if err != nil {
-		return nil
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		return nil
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		return nil
-	}
-	return os.NewFile(uintptr(fds[0]), "console")
-}
-
 // stdinPipe returns the container's stdin (nil: /dev/null) and the shim's end.
 func stdinPipe(want bool) (r, w *os.File, err error) {
 	if !want {
@@ -181,47 +139,6 @@ func stdinPipe(want bool) (r, w *os.File, err error) {
 // tee sends copied output to attached clients too.
 func tee(a *attachServer, stream byte) func([]byte) {
 	return func(b []byte) { a.broadcast(stream, b) }
-}
-
-func runcCreate(cfg Config, stdin, stdout, stderr *os.File, consoleSocket string) error {
-	runcLog := cfg.StateDir + "/runc.log"
-	args := []string{"--root", cfg.RuncRoot, "--log", runcLog, "--log-format", "json",
-		"create", "--bundle", cfg.Bundle, "--pid-file", PidPath(cfg.StateDir)}
-	if consoleSocket != "" {
-		args = append(args, "--console-socket", consoleSocket)
-	}
-	cmd := exec.Command(cfg.RuncPath, append(args, cfg.ID)...)
-	if stdout != nil {
-		cmd.Stdout, cmd.Stderr = stdout, stderr
-	}
-	if stdin != nil {
-		cmd.Stdin = stdin
-	}
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("runc create: %s", lastRuncError(runcLog, err))
-	}
-	return nil
-}
-
-// lastRuncError returns the last error message in runc's JSON log.
-func lastRuncError(path string, fallback error) string {
-	b, _ := os.ReadFile(path)
-	msg := fallback.Error()
-	for _, line := range strings.Split(string(b), "\n") {
-		var entry struct{ Level, Msg string }
-		if json.Unmarshal([]byte(line), &entry) == nil && entry.Level == "error" {
-			msg = entry.Msg
-		}
-	}
-	return msg
-}
-
-func readPid(path string) (int, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
 // reapUntil reaps children (the shim is a subreaper) until pid exits.

@@ -1,17 +1,20 @@
 // Package shim is the small per-container process that sits between klite
 // and a container. klite re-executes itself as argv[0] "klite-shim"; the
-// shim becomes a child subreaper, runs `runc create` with pipes as the
-// container's stdout and stderr, reports the container's PID, then writes
+// shim becomes a child subreaper, creates the container through the OCI
+// runtime (package runner: libcontainer in-process by default, or `runc
+// create`) with pipes as the container's stdout and stderr, reports the
+// container's PID, then writes
 // the container's output to its CRI-format log and, when the container
 // exits, records the exit status in exit.json. Because the shim (not
 // klite) is the container's parent and owns its stdio, containers outlive a
 // restart of klite.
 //
-//	klite ──start──► shim ──runc create──► container init (reparented to shim)
+//	klite ──start──► shim ──runner.Create──► container init (the shim's child)
 //	                  │  stdout/stderr pipes ──► <log path> (CRI format)
 //	                  └─ wait4 ──► <state>/exit.json
 //
-// The binary must call MaybeRun first thing in main (tests: in TestMain).
+// The binary must call MaybeRun first thing in main (tests: in TestMain);
+// it also runs the container init libcontainer re-executes the binary as.
 package shim
 
 import (
@@ -26,6 +29,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/klite/klite/internal/runtime/runner"
 )
 
 // Argv0 marks a re-executed klite as a shim.
@@ -33,9 +38,11 @@ const Argv0 = "klite-shim"
 
 // Config is what a shim needs; it is passed as JSON in argv[1].
 type Config struct {
-	ID       string `json:"id"`
-	Bundle   string `json:"bundle"`
-	RuncPath string `json:"runcPath"`
+	ID     string `json:"id"`
+	Bundle string `json:"bundle"`
+	// RuncPath is the OCI runtime binary; "" is the built-in libcontainer.
+	RuncPath string `json:"runcPath,omitempty"`
+	// RuncRoot is the OCI runtime's state directory.
 	RuncRoot string `json:"runcRoot"`
 	LogPath  string `json:"logPath"`
 	// LogMaxSize rotates the log at this many bytes (0: never), keeping
@@ -125,9 +132,13 @@ func Start(cfg Config) (shimPid, initPid int, err error) {
 	return cmd.Process.Pid, initPid, nil
 }
 
-// MaybeRun runs the shim and exits when argv[0] says this is one;
-// otherwise it returns false at once.
+// MaybeRun runs the shim and exits when argv[0] says this is one, or the
+// container init when libcontainer re-executed the binary as one (see
+// runner.MaybeInit); otherwise it returns false at once.
 func MaybeRun() bool {
+	if runner.MaybeInit() {
+		return true
+	}
 	if len(os.Args) < 2 || os.Args[0] != Argv0 {
 		return false
 	}
