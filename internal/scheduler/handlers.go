@@ -26,13 +26,13 @@ func (s *Scheduler) registerHandlers() error {
 	s.podLister = f.Core().V1().Pods().Lister()
 	// A pod that finishes leaves the scheduler's view as if deleted; the server's field selector
 	// does that for its own informer, this filter for a shared one that holds every pod.
-	if _, err := podInf.AddEventHandler(cache.FilteringResourceEventHandler{
+	if err := s.handle(podInf, cache.FilteringResourceEventHandler{
 		FilterFunc: unfinished,
 		Handler:    cache.ResourceEventHandlerFuncs{AddFunc: s.onPodAdd, UpdateFunc: s.onPodUpdate, DeleteFunc: s.onPodDelete},
 	}); err != nil {
 		return err
 	}
-	if _, err := f.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if err := s.handle(f.Core().V1().Nodes().Informer(), cache.ResourceEventHandlerFuncs{
 		AddFunc: s.onNodeAdd, UpdateFunc: s.onNodeUpdate, DeleteFunc: s.onNodeDelete,
 	}); err != nil {
 		return err
@@ -43,7 +43,7 @@ func (s *Scheduler) registerHandlers() error {
 		framework.StorageClass:          f.Storage().V1().StorageClasses().Informer(),
 	} {
 		move := func(a framework.ActionType) { s.queue.MoveOnEvent(framework.ClusterEvent{Resource: res, Action: a}) }
-		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		if err := s.handle(inf, cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(any) { move(framework.Add) },
 			UpdateFunc: func(any, any) { move(framework.Update) },
 			DeleteFunc: func(any) { move(framework.Delete) },
@@ -54,6 +54,16 @@ func (s *Scheduler) registerHandlers() error {
 	f.Core().V1().Namespaces().Informer()
 	s.priorityClasses = f.Scheduling().V1().PriorityClasses().Lister()
 	return nil
+}
+
+// handle adds h to inf and remembers when h has seen inf's initial list: an informer's own sync
+// says only that its store is filled, not that every handler has been told.
+func (s *Scheduler) handle(inf cache.SharedIndexInformer, h cache.ResourceEventHandler) error {
+	reg, err := inf.AddEventHandler(h)
+	if err == nil {
+		s.handled = append(s.handled, reg.HasSynced)
+	}
+	return err
 }
 
 // withPriority fills in spec.priority from the pod's PriorityClass (or the global default

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	listersv1 "k8s.io/client-go/listers/core/v1"
 	schedlisters "k8s.io/client-go/listers/scheduling/v1"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
 
 	"github.com/klite/klite/internal/informer"
@@ -39,6 +40,7 @@ type Scheduler struct {
 	lat             latencies
 	bindSlots       chan struct{}
 	nominator       *nominator
+	handled         []cache.InformerSynced // the event handlers have seen the initial lists
 }
 
 // New validates cfg and builds every profile's plugins; nothing runs until Start.
@@ -93,6 +95,9 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		if !ok {
 			return fmt.Errorf("informer for %v did not sync", typ)
 		}
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), s.handled...) {
+		return fmt.Errorf("the scheduler's cache did not sync")
 	}
 	s.cfg.Logger.Info("scheduler started", "profiles", len(s.profiles), "nodes", len(s.cache.Snapshot().Nodes))
 	var wg sync.WaitGroup
