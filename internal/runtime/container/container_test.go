@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -227,7 +228,7 @@ func TestCompletedAndRestartedRuntimeSeesIt(t *testing.T) {
 	if err != nil || l.State != Running {
 		t.Fatalf("after restart: %+v %v", l, err)
 	}
-	if err := again.Stop(long.ID, 0); err != nil {
+	if err := again.Stop(context.Background(), long.ID, 0); err != nil {
 		t.Fatal(err)
 	}
 	if l, _ := again.Get(long.ID); l.State != Exited || l.ExitCode != 137 {
@@ -246,7 +247,7 @@ func TestStopTermThenKill(t *testing.T) {
 	waitLog(t, stubborn.LogPath, "stdout ready")
 
 	start := time.Now()
-	if err := e.containers.Stop(graceful.ID, 10*time.Second); err != nil {
+	if err := e.containers.Stop(context.Background(), graceful.ID, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if g, _ := e.containers.Get(graceful.ID); g.ExitCode != 0 || time.Since(start) > 5*time.Second {
@@ -254,8 +255,20 @@ func TestStopTermThenKill(t *testing.T) {
 	}
 	waitLog(t, graceful.LogPath, "stdout bye")
 
+	// A caller that goes away during the grace period (a kubelet shutting down) gets its
+	// context's error at once; the container is left terminating, for a later Stop.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
 	start = time.Now()
-	if err := e.containers.Stop(stubborn.ID, 500*time.Millisecond); err != nil {
+	if err := e.containers.Stop(ctx, stubborn.ID, time.Minute); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Fatalf("stop with a cancelled context: %v after %s", err, time.Since(start))
+	}
+	if s, _ := e.containers.Get(stubborn.ID); s.State != Running {
+		t.Fatalf("stubborn is %s after an abandoned stop, want still running", s.State)
+	}
+
+	start = time.Now()
+	if err := e.containers.Stop(context.Background(), stubborn.ID, 500*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	s, _ := e.containers.Get(stubborn.ID)

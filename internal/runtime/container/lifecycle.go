@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -194,7 +195,10 @@ func (m *Manager) Start(id string) error {
 
 // Stop sends SIGTERM, waits up to timeout for the container to exit, then
 // kills every process in its cgroup. Stopping an exited container is a no-op.
-func (m *Manager) Stop(id string, timeout time.Duration) error {
+// When ctx ends during the grace period (the caller went away, e.g. a
+// kubelet shutting down) Stop returns ctx's error and leaves the container
+// to a later Stop: it was told to terminate and may still be doing so.
+func (m *Manager) Stop(ctx context.Context, id string, timeout time.Duration) error {
 	c, err := m.Get(id)
 	if err != nil {
 		return err
@@ -204,17 +208,21 @@ func (m *Manager) Stop(id string, timeout time.Duration) error {
 	}
 	if c.State == Running && timeout > 0 {
 		_ = unix.Kill(c.Pid, unix.SIGTERM)
-		if m.waitExit(c, timeout) {
+		if m.waitExit(ctx, c, timeout) {
 			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 	}
 	m.killAll(c)
-	if !m.waitExit(c, 10*time.Second) {
+	if !m.waitExit(context.WithoutCancel(ctx), c, 10*time.Second) {
 		return fmt.Errorf("container %s did not exit after SIGKILL", id)
 	}
 	return nil
 }
 
+// killAll SIGKILLs the container's init and every process left in its cgroup.
 func (m *Manager) killAll(c *Container) {
 	_ = unix.Kill(c.Pid, unix.SIGKILL)
 	if procs, err := m.cfg.Cgroups.Procs(c.Cgroup); err == nil {
@@ -224,14 +232,14 @@ func (m *Manager) killAll(c *Container) {
 	}
 }
 
-// waitExit polls for the shim's exit record.
-func (m *Manager) waitExit(c *Container, d time.Duration) bool {
+// waitExit polls for the shim's exit record, up to d or until ctx ends.
+func (m *Manager) waitExit(ctx context.Context, c *Container, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for {
 		if got, err := m.Get(c.ID); err == nil && got.State == Exited {
 			return true
 		}
-		if time.Now().After(deadline) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
 			return false
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -249,7 +257,7 @@ func (m *Manager) Remove(id string) error {
 		return err
 	}
 	if c.State != Exited {
-		if err := m.Stop(id, 0); err != nil {
+		if err := m.Stop(context.Background(), id, 0); err != nil {
 			return err
 		}
 	}

@@ -122,8 +122,8 @@ func (s *Service) StartContainer(_ context.Context, req *runtimeapi.StartContain
 }
 
 // StopContainer stops a container: SIGTERM, then SIGKILL after the timeout.
-func (s *Service) StopContainer(_ context.Context, req *runtimeapi.StopContainerRequest) (*runtimeapi.StopContainerResponse, error) {
-	err := s.containers.Stop(s.resolveContainer(req.GetContainerId()), time.Duration(req.GetTimeout())*time.Second)
+func (s *Service) StopContainer(ctx context.Context, req *runtimeapi.StopContainerRequest) (*runtimeapi.StopContainerResponse, error) {
+	err := s.containers.Stop(ctx, s.resolveContainer(req.GetContainerId()), time.Duration(req.GetTimeout())*time.Second)
 	if err != nil && !errors.Is(err, container.ErrNotFound) { // stopping a gone container is done (the CRI's idempotence)
 		return nil, grpcError(err)
 	}

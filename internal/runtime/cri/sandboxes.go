@@ -59,13 +59,13 @@ func qosOf(parent string) sandbox.QoS {
 }
 
 // StopPodSandbox kills the sandbox's containers and stops it.
-func (s *Service) StopPodSandbox(_ context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
+func (s *Service) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
 	id := s.resolveSandbox(req.GetPodSandboxId())
 	if _, err := s.sandboxes.Get(id); err != nil {
 		return &runtimeapi.StopPodSandboxResponse{}, nil // already gone is stopped
 	}
 	for _, c := range s.containersOf(id) {
-		if err := s.containers.Stop(c.ID, 0); err != nil {
+		if err := s.containers.Stop(ctx, c.ID, 0); err != nil {
 			return nil, grpcError(err)
 		}
 	}
