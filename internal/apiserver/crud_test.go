@@ -1,6 +1,9 @@
 package apiserver_test
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -241,3 +246,47 @@ func imageOf(d *appsv1.Deployment, container string) string {
 }
 
 var _ = strconv.Itoa
+
+// A read-modify-write right after a write the watch cache has not seen yet (straight into etcd)
+// is decided on the current object: a precondition that holds on it does not fail on the
+// cache's older copy.
+func TestUpdateJustAfterAWriteTheCacheHasNotSeen(t *testing.T) {
+	ns := namespace(t)
+	cms := cluster.Client.CoreV1().ConfigMaps(ns)
+	if _, err := cms.Create(ctx(t), cm("fresh", map[string]string{"n": "0"}), createOpts); err != nil {
+		t.Fatal(err)
+	}
+	key := "/registry/configmaps/" + ns + "/fresh"
+	for i := 1; i <= 20; i++ {
+		kv, err := cluster.Store.Get(ctx(t), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stored corev1.ConfigMap
+		if err := json.Unmarshal(kv.Value, &stored); err != nil {
+			t.Fatal(err)
+		}
+		stored.Data["n"] = fmt.Sprint(i)
+		b, _ := json.Marshal(&stored)
+		rev, err := cluster.Store.Update(ctx(t), key, b, kv.Revision)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprint(rev)
+		got, err := cluster.Server.GuaranteedUpdate(ctx(t), "configmaps", ns, "fresh", func(cur runtime.Object) (runtime.Object, error) {
+			c := cur.(*corev1.ConfigMap)
+			if c.ResourceVersion != want {
+				return nil, apierrors.NewConflict(schema.GroupResource{Resource: "configmaps"}, "fresh", errors.New("stale"))
+			}
+			next := c.DeepCopy()
+			next.Data["by-client"] = fmt.Sprint(i)
+			return next, nil
+		})
+		if err != nil {
+			t.Fatalf("update %d at the newest resourceVersion: %v", i, err)
+		}
+		if d := got.(*corev1.ConfigMap).Data; d["n"] != fmt.Sprint(i) || d["by-client"] != fmt.Sprint(i) {
+			t.Fatalf("update %d stored %v", i, d)
+		}
+	}
+}
