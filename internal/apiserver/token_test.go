@@ -9,12 +9,13 @@ import (
 	"encoding/json"
 	"math/big"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/klite/klite/internal/kubectltest"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -340,13 +341,7 @@ func TestOIDCDiscoveryNeedsAuthentication(t *testing.T) {
 // TestKubectlCreateToken drives the real kubectl: `kubectl create token` and `kubectl auth
 // whoami` with the token it printed.
 func TestKubectlCreateToken(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("kubectl is not on PATH; CI must run this test, which drives the real kubectl")
-		}
-		t.Skip("kubectl is not on PATH; this test drives the real kubectl (outside CI only)")
-	}
+	kubectl := kubectltest.Path(t)
 	ns := namespace(t)
 	serviceAccount(t, ns, "robot")
 	kc := writeKubeconfig(t)

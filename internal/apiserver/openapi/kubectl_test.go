@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klite/klite/internal/kubectltest"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -142,13 +144,7 @@ func (f *fakeAPIServer) recorded() []recordedWrite {
 // binaries the machine image ships beside it.
 func kubectlBinaries(t *testing.T) []string {
 	t.Helper()
-	path, err := exec.LookPath("kubectl")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("kubectl is not on PATH; CI must run this test, which drives the real kubectl")
-		}
-		t.Skip("kubectl is not on PATH; this test drives the real kubectl (outside CI only)")
-	}
+	path := kubectltest.Path(t)
 	bins := []string{path}
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		versioned, _ := filepath.Glob(filepath.Join(filepath.Dir(real), "kubectl.1.*"))

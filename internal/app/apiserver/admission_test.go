@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klite/klite/internal/kubectltest"
+
 	"go.uber.org/goleak"
 
 	"github.com/klite/klite/internal/storage/etcd"
@@ -71,12 +73,7 @@ func TestLoopbackStopsWithTheServer(t *testing.T) {
 
 // TestAdmissionAsKubectlSeesIt drives LimitRanger and ResourceQuota with the real kubectl.
 func TestAdmissionAsKubectlSeesIt(t *testing.T) {
-	if _, err := exec.LookPath("kubectl"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("kubectl is not on PATH; CI must run this test, which drives the real kubectl")
-		}
-		t.Skip("kubectl is not on PATH; this test drives the real kubectl (outside CI only)")
-	}
+	kubectltest.Path(t)
 	kubeconfig := startServer(t)
 	kubectl := func(stdin string, args ...string) (string, error) {
 		cmd := exec.Command("kubectl", append([]string{"--kubeconfig", kubeconfig}, args...)...)

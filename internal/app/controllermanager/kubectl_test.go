@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klite/klite/internal/kubectltest"
+
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -22,12 +24,7 @@ type kubectl struct {
 
 func newKubectl(t *testing.T, ns string) *kubectl {
 	t.Helper()
-	if _, err := exec.LookPath("kubectl"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("kubectl is not on PATH; CI must run this test, which drives the real kubectl")
-		}
-		t.Skip("kubectl is not on PATH; this test drives the real kubectl (outside CI only)")
-	}
+	kubectltest.Path(t)
 	cfg := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
