@@ -3,13 +3,10 @@ package apiserver
 import (
 	"context"
 	"errors"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/klite/klite/internal/storage"
 )
@@ -41,6 +38,10 @@ func (s *Server) repairLoop(ctx context.Context) {
 // repairAllocations runs one pass: it frees the claims in suspects (key → revision) that are
 // still unheld at that revision, and returns the unheld claims seen now for the next pass.
 func (s *Server) repairAllocations(ctx context.Context, suspects map[string]int64) (map[string]int64, error) {
+	held, err := s.heldAllocations(ctx)
+	if err != nil {
+		return suspects, err
+	}
 	unheld := map[string]int64{}
 	for _, prefix := range []string{ipKeys, portKeys} {
 		res, err := s.cfg.Storage.List(ctx, prefix, storage.ListOptions{})
@@ -48,11 +49,7 @@ func (s *Server) repairAllocations(ctx context.Context, suspects map[string]int6
 			return suspects, err
 		}
 		for _, kv := range res.Items {
-			held, err := s.holds(ctx, string(kv.Value), strings.TrimPrefix(kv.Key, prefix), prefix == ipKeys)
-			if err != nil {
-				return suspects, err
-			}
-			if held {
+			if held[kv.Key] {
 				continue
 			}
 			if suspects[kv.Key] != kv.Revision {
@@ -68,23 +65,27 @@ func (s *Server) repairAllocations(ctx context.Context, suspects map[string]int6
 	return unheld, nil
 }
 
-// holds reports whether the Service owner ("namespace/name") holds the ClusterIP or NodePort
-// value, reading it from etcd.
-func (s *Server) holds(ctx context.Context, owner, value string, ip bool) (bool, error) {
-	ns, name, ok := strings.Cut(owner, "/")
-	if !ok {
-		return false, nil
-	}
-	obj, _, err := s.stores[core.WithResource("services")].get(ctx, ns, name)
+// heldAllocations are the claim keys of the ClusterIPs and NodePorts the stored Services hold,
+// read from etcd in one list.
+func (s *Server) heldAllocations(ctx context.Context) (map[string]bool, error) {
+	st := s.stores[core.WithResource("services")]
+	res, err := s.cfg.Storage.List(ctx, st.root, storage.ListOptions{})
 	if err != nil {
-		if apierrors.IsNotFound(err) {
-			return false, nil
+		return nil, err
+	}
+	held := map[string]bool{}
+	for _, kv := range res.Items {
+		obj, err := st.decode(kv.Value, kv.Revision)
+		if err != nil {
+			return nil, err
 		}
-		return false, err
+		svc := obj.(*corev1.Service)
+		for _, ip := range append([]string{svc.Spec.ClusterIP}, svc.Spec.ClusterIPs...) {
+			held[ipKeys+ip] = true
+		}
+		for _, p := range svc.Spec.Ports {
+			held[portKeys+strconv.Itoa(int(p.NodePort))] = true
+		}
 	}
-	svc := obj.(*corev1.Service)
-	if ip {
-		return svc.Spec.ClusterIP == value || slices.Contains(svc.Spec.ClusterIPs, value), nil
-	}
-	return slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return strconv.Itoa(int(p.NodePort)) == value }), nil
+	return held, nil
 }
