@@ -306,7 +306,13 @@ func directPodCreates(tb testing.TB, c *testcluster.Cluster, n int) float64 {
 // selfStatusMB reads a field (VmRSS, VmHWM) of this process's /proc status in MB.
 func selfStatusMB(tb testing.TB, field string) float64 {
 	tb.Helper()
-	b, err := os.ReadFile("/proc/self/status")
+	return procStatusMB(tb, "/proc/self/status", field)
+}
+
+// procStatusMB reads a field (VmRSS, VmHWM) of a /proc/<pid>/status file in MB.
+func procStatusMB(tb testing.TB, path, field string) float64 {
+	tb.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		tb.Fatalf("read process status: %v", err)
 	}
@@ -319,7 +325,7 @@ func selfStatusMB(tb testing.TB, field string) float64 {
 			return kb / 1024
 		}
 	}
-	tb.Fatalf("no %s in /proc/self/status", field)
+	tb.Fatalf("no %s in %s", field, path)
 	return 0
 }
 

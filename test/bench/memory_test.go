@@ -136,21 +136,7 @@ func (p *serverProcess) stop() {
 // statusMB reads a field (VmRSS, VmHWM) of /proc/<pid>/status in MB.
 func (p *serverProcess) statusMB(tb testing.TB, field string) float64 {
 	tb.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		tb.Fatalf("read process status: %v", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			if err != nil {
-				tb.Fatalf("parse %s: %v", line, err)
-			}
-			return kb / 1024
-		}
-	}
-	tb.Fatalf("no %s in /proc/%d/status", field, p.cmd.Process.Pid)
-	return 0
+	return procStatusMB(tb, fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid), field)
 }
 
 // seed creates objects objects in spread namespaces: half configmaps, half pods.
