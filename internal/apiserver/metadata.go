@@ -1,8 +1,6 @@
 package apiserver
 
 import (
-	"bytes"
-
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
@@ -51,10 +49,4 @@ func partialList(objs []runtime.Object, rv, cont string) *metav1.PartialObjectMe
 	return l
 }
 
-func encodeMetaProtobuf(obj runtime.Object) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := metaKinds.Encode(obj, &buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
+func encodeMetaProtobuf(obj runtime.Object) ([]byte, error) { return encodeWith(metaKinds, obj) }

@@ -105,9 +105,12 @@ var (
 	protobufRaw        = protobuf.NewRawSerializer(scheme.Scheme, scheme.Scheme)
 )
 
-func encodeProtobuf(obj runtime.Object) ([]byte, error) {
+func encodeProtobuf(obj runtime.Object) ([]byte, error) { return encodeWith(protobufSerializer, obj) }
+
+// encodeWith encodes obj with the given serializer.
+func encodeWith(e runtime.Encoder, obj runtime.Object) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := protobufSerializer.Encode(obj, &buf); err != nil {
+	if err := e.Encode(obj, &buf); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

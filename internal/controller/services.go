@@ -26,7 +26,7 @@ func ResolvePorts(svc *corev1.Service, pod *corev1.Pod) ([]ResolvedPort, string,
 	var ports []ResolvedPort
 	for i := range svc.Spec.Ports {
 		sp := &svc.Spec.Ports[i]
-		if n, ok := FindPort(pod, sp); ok {
+		if n, ok := findPort(pod, sp); ok {
 			ports = append(ports, ResolvedPort{Name: sp.Name, Port: n, Protocol: sp.Protocol, AppProtocol: sp.AppProtocol})
 		}
 	}
@@ -41,9 +41,9 @@ func ResolvePorts(svc *corev1.Service, pod *corev1.Pod) ([]ResolvedPort, string,
 	return ports, strings.Join(parts, ","), true
 }
 
-// FindPort resolves a Service port's targetPort on pod: a number as is (the port itself when
+// findPort resolves a Service port's targetPort on pod: a number as is (the port itself when
 // unset), a name through the pod's container ports of the same protocol.
-func FindPort(pod *corev1.Pod, sp *corev1.ServicePort) (int32, bool) {
+func findPort(pod *corev1.Pod, sp *corev1.ServicePort) (int32, bool) {
 	tp := sp.TargetPort
 	switch {
 	case tp.Type == 0 && tp.IntVal == 0 && tp.StrVal == "":
