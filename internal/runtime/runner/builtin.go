@@ -16,6 +16,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/klite/klite/internal/runtime/seccomp"
+
 	// device rules of the container's cgroup (v1 devices controller, v2 eBPF)
 	_ "github.com/opencontainers/cgroups/devices"
 )
@@ -41,11 +43,7 @@ func NewBuiltin(root string) (*Builtin, error) {
 // Create creates the container in-process: libcontainer starts its init,
 // which sets the container up and then waits on the exec fifo for Start.
 func (b *Builtin) Create(id, bundle string, stdio CreateIO) (_ *Created, err error) {
-	spec, err := readSpec(bundle)
-	if err != nil {
-		return nil, err
-	}
-	filter, err := takeSeccomp(spec)
+	spec, filter, err := readSpecAndFilter(bundle)
 	if err != nil {
 		return nil, err
 	}
@@ -181,11 +179,7 @@ func waitStopped(c *libcontainer.Container, d time.Duration) {
 // Exec runs a process in the container through libcontainer's setns
 // init; klite is its parent and reaps it in Wait.
 func (b *Builtin) Exec(id, bundle string, ep ExecProcess) (Process, error) {
-	spec, err := readSpec(bundle)
-	if err != nil {
-		return nil, err
-	}
-	filter, err := takeSeccomp(spec)
+	spec, filter, err := readSpecAndFilter(bundle)
 	if err != nil {
 		return nil, err
 	}
@@ -324,6 +318,17 @@ func (bp *builtinProcess) Wait() (int, error) {
 		return 0, err
 	}
 	return exitStatus(ps), nil
+}
+
+// readSpecAndFilter reads bundle/config.json and takes its seccomp profile out, compiled: the
+// built-in runtime installs it itself.
+func readSpecAndFilter(bundle string) (*specSpec, *seccomp.Filter, error) {
+	spec, err := readSpec(bundle)
+	if err != nil {
+		return nil, nil, err
+	}
+	filter, err := takeSeccomp(spec)
+	return spec, filter, err
 }
 
 // readSpec reads bundle/config.json; a relative root is the bundle's.
