@@ -27,14 +27,13 @@ import (
 	"github.com/klite/klite/internal/apiserver/apiservertest"
 	"github.com/klite/klite/internal/runtime/cgroups"
 	"github.com/klite/klite/internal/runtime/cri"
-	"github.com/klite/klite/internal/runtime/pause"
 	"github.com/klite/klite/internal/runtime/shim"
 	"github.com/klite/klite/internal/runtime/testimage"
 	"github.com/klite/klite/internal/runtime/testnetns"
 )
 
 func TestMain(m *testing.M) {
-	if pause.MaybeRun() || shim.MaybeRun() {
+	if shim.MaybeRun() {
 		return
 	}
 	os.Exit(m.Run())

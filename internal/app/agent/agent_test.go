@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
-	"github.com/spf13/pflag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,13 +19,12 @@ import (
 	"github.com/klite/klite/internal/apiserver/apiservertest"
 	"github.com/klite/klite/internal/runtime/cgroups"
 	"github.com/klite/klite/internal/runtime/cri"
-	"github.com/klite/klite/internal/runtime/pause"
 	"github.com/klite/klite/internal/runtime/shim"
 	"github.com/klite/klite/internal/runtime/testnetns"
 )
 
 func TestMain(m *testing.M) {
-	if pause.MaybeRun() || shim.MaybeRun() {
+	if shim.MaybeRun() {
 		return
 	}
 	os.Exit(m.Run())

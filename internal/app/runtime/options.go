@@ -25,18 +25,18 @@ import (
 
 	"github.com/klite/klite/internal/runtime/cni"
 	"github.com/klite/klite/internal/runtime/cri"
-	"github.com/klite/klite/internal/runtime/pause"
 	"github.com/klite/klite/internal/runtime/runner"
 	"github.com/klite/klite/internal/runtime/shim"
 )
 
 // MaybeRunHelper runs klite as a container's init (libcontainer
-// re-executes klite with argv[1] "init"), a pod's pause process or a
-// container's shim when the arguments ask for one, and returns true when
-// it did (main must then return). It returns false at once for every other
-// invocation. Tests call shim.MaybeRun, which runs the init too.
+// re-executes klite with argv[1] "init") or a container's shim when the
+// arguments ask for one, and returns true when it did (main must then
+// return). It returns false at once for every other invocation. Tests call
+// shim.MaybeRun, which runs the init too. (A pod's pause process never
+// reaches Go: package pause runs it from a C constructor.)
 func MaybeRunHelper() bool {
-	return runner.MaybeInit() || pause.MaybeRun() || shim.MaybeRun()
+	return runner.MaybeInit() || shim.MaybeRun()
 }
 
 // Options are the runtime's flags.

@@ -15,13 +15,6 @@ import (
 	"github.com/klite/klite/internal/runtime/testnetns"
 )
 
-func TestMain(m *testing.M) {
-	if pause.MaybeRun() {
-		return
-	}
-	os.Exit(m.Run())
-}
-
 // pluginDir finds Debian's containernetworking-plugins.
 func pluginDir(t *testing.T) string {
 	for _, d := range DefaultBinDirs {

@@ -18,7 +18,6 @@ import (
 	"github.com/klite/klite/internal/runtime/image"
 	"github.com/klite/klite/internal/runtime/network"
 	"github.com/klite/klite/internal/runtime/oci"
-	"github.com/klite/klite/internal/runtime/pause"
 	"github.com/klite/klite/internal/runtime/proc"
 	"github.com/klite/klite/internal/runtime/rootfs"
 	"github.com/klite/klite/internal/runtime/sandbox"
@@ -28,7 +27,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if pause.MaybeRun() || shim.MaybeRun() {
+	if shim.MaybeRun() {
 		return
 	}
 	code := m.Run()

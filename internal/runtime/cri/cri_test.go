@@ -15,14 +15,13 @@ import (
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/klite/klite/internal/runtime/pause"
 	"github.com/klite/klite/internal/runtime/shim"
 	"github.com/klite/klite/internal/runtime/testimage"
 	"github.com/klite/klite/internal/runtime/testnetns"
 )
 
 func TestMain(m *testing.M) {
-	if pause.MaybeRun() || shim.MaybeRun() {
+	if shim.MaybeRun() {
 		return
 	}
 	os.Exit(m.Run())

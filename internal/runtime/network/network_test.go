@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"testing"
 	"time"
 
@@ -16,13 +15,6 @@ import (
 	"github.com/klite/klite/internal/runtime/pause"
 	"github.com/klite/klite/internal/runtime/testnetns"
 )
-
-func TestMain(m *testing.M) {
-	if pause.MaybeRun() {
-		return
-	}
-	os.Exit(m.Run())
-}
 
 func privateHostNS(t *testing.T) string { return testnetns.New(t) }
 

@@ -4,8 +4,13 @@
 // and otherwise sleeps until SIGTERM/SIGINT. Its namespaces are the pod's;
 // containers join them through /proc/<pid>/ns/*.
 //
-// The binary must call MaybeRun first thing in main (tests: in TestMain).
+// The process itself is C (pause.c), run by a constructor before the Go
+// runtime starts: any binary that links this package can be re-executed as a
+// pause process, and a pod's infra process stays a few hundred KiB.
 package pause
+
+// #cgo CFLAGS: -Wall -Werror
+import "C"
 
 import (
 	"bufio"
@@ -13,7 +18,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"syscall"
 	"time"
 
@@ -22,10 +26,10 @@ import (
 	"github.com/klite/klite/internal/runtime/proc"
 )
 
-// Argv0 marks a re-executed klite as a pause process.
-const Argv0 = "klite-pause"
+// argv0 marks a re-executed klite as a pause process (pause.c checks it).
+const argv0 = "klite-pause"
 
-const envHostname = "KLITE_PAUSE_HOSTNAME"
+const envHostname = "KLITE_PAUSE_HOSTNAME" // read by pause.c
 
 // Config says which namespaces the pause process creates.
 type Config struct {
@@ -58,7 +62,7 @@ func Start(cfg Config) (*Process, error) {
 	}
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
-		Args:       []string{Argv0},
+		Args:       []string{argv0},
 		Env:        env,
 		ExtraFiles: []*os.File{w},
 		SysProcAttr: &syscall.SysProcAttr{
@@ -113,43 +117,3 @@ func Kill(pid int, timeout time.Duration) error {
 
 // Wait returns a channel closed once a process started by Start has exited.
 func (p *Process) Wait() <-chan struct{} { return p.done }
-
-// MaybeRun runs the pause process and never returns when argv[0] says this
-// is one; otherwise it returns false at once.
-func MaybeRun() bool {
-	if len(os.Args) == 0 || os.Args[0] != Argv0 {
-		return false
-	}
-	run()
-	return true
-}
-
-func run() {
-	ready := os.NewFile(3, "ready")
-	if h := os.Getenv(envHostname); h != "" {
-		if err := unix.Sethostname([]byte(h)); err != nil {
-			fmt.Fprintf(ready, "sethostname: %v\n", err)
-			os.Exit(1)
-		}
-	}
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGCHLD)
-	fmt.Fprint(ready, "ok\n")
-	ready.Close()
-	for s := range sigs {
-		if s != unix.SIGCHLD {
-			os.Exit(0)
-		}
-		reap()
-	}
-}
-
-func reap() {
-	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if pid <= 0 || err != nil {
-			return
-		}
-	}
-}
