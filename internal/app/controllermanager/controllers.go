@@ -15,6 +15,7 @@ import (
 	"github.com/klite/klite/internal/controllers/cronjob"
 	"github.com/klite/klite/internal/controllers/daemonset"
 	"github.com/klite/klite/internal/controllers/deployment"
+	"github.com/klite/klite/internal/controllers/disruption"
 	"github.com/klite/klite/internal/controllers/endpoints"
 	"github.com/klite/klite/internal/controllers/endpointslice"
 	"github.com/klite/klite/internal/controllers/garbagecollector"
@@ -135,6 +136,13 @@ func registry() map[string]newFunc {
 			return resourcequota.New(resourcequota.Config{Client: c.client, Quotas: f.ResourceQuotas(), Pods: f.Pods(), Services: f.Services(),
 				ConfigMaps: f.ConfigMaps(), Secrets: f.Secrets(), Claims: f.PersistentVolumeClaims(), ReplicationControllers: f.ReplicationControllers(),
 				Logger: c.logger})
+		},
+		disruption.Name: func(c *controllerContext) (starter, error) {
+			apps := c.factory.Apps().V1()
+			return disruption.New(disruption.Config{Client: c.client, PodDisruptionBudgets: c.factory.Policy().V1().PodDisruptionBudgets(),
+				Pods: c.factory.Core().V1().Pods(), ReplicationControllers: c.factory.Core().V1().ReplicationControllers(),
+				ReplicaSets: apps.ReplicaSets(), Deployments: apps.Deployments(), StatefulSets: apps.StatefulSets(),
+				Recorder: c.recorder("disruption-controller"), Logger: c.logger})
 		},
 		deployment.Name: func(c *controllerContext) (starter, error) {
 			return deployment.New(deployment.Config{Client: c.client, Deployments: c.factory.Apps().V1().Deployments(),
