@@ -57,6 +57,7 @@ type Manager struct {
 	log      *slog.Logger
 	managers map[target]*managedfields.FieldManager
 	creators map[schema.GroupVersionKind]*creator
+	updaters map[target]*updater
 }
 
 // target is one kind's main resource (sub "") or one of its subresources.
@@ -77,7 +78,7 @@ func New(cfg Config) (*Manager, error) {
 		cfg.Logger = slog.Default()
 	}
 	m := &Manager{scheme: cfg.Scheme, log: cfg.Logger, managers: map[target]*managedfields.FieldManager{},
-		creators: map[schema.GroupVersionKind]*creator{}}
+		creators: map[schema.GroupVersionKind]*creator{}, updaters: map[target]*updater{}}
 	for _, k := range cfg.Kinds {
 		if err := m.addKind(cfg, k); err != nil {
 			return nil, err
@@ -110,6 +111,12 @@ func (m *Manager) addKind(cfg Config, k Kind) error {
 		return fmt.Errorf("field manager for %v: %w", k.GVK, err)
 	}
 	m.creators[k.GVK] = c
+	sets := newSetCache(c.zero)
+	for _, sub := range subs {
+		if sub != Scale {
+			m.updaters[target{k.GVK, sub}] = newUpdater(cfg, k, sub, sets)
+		}
+	}
 	return nil
 }
 
@@ -200,7 +207,10 @@ func (m *Manager) Update(live, newObj runtime.Object, gvk schema.GroupVersionKin
 	return m.UpdateSubresource(live, newObj, gvk, "", fieldManager)
 }
 
-// UpdateSubresource is Update for a subresource of gvk ("" for the main resource).
+// UpdateSubresource is Update for a subresource of gvk ("" for the main
+// resource). Creates and updates of stored objects take shortcuts
+// (creator, updater) that give what upstream's field manager gives; the
+// cases they decline go through it.
 func (m *Manager) UpdateSubresource(live, newObj runtime.Object, gvk schema.GroupVersionKind, sub, fieldManager string) (runtime.Object, error) {
 	if newObj == nil {
 		return nil, fmt.Errorf("update of %v: no new object", gvk)
@@ -217,6 +227,9 @@ func (m *Manager) UpdateSubresource(live, newObj runtime.Object, gvk schema.Grou
 		if done || err != nil {
 			return newObj, nil
 		}
+	}
+	if u := m.updaters[target{gvk, sub}]; live != nil && u != nil && u.update(live, newObj, gvk, fieldManager) {
+		return newObj, nil
 	}
 	base := live
 	if base == nil {
