@@ -69,6 +69,9 @@ func newEnv(t testing.TB, mutate ...func(*Config)) *env {
 		BackoffInitial: time.Second, BackoffMax: 4 * time.Second, LeaseRenew: time.Second, ResyncPeriod: 200 * time.Millisecond,
 		Dial:   dialInNetNS(e.netns),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	// Thresholds far below upstream's defaults: the tests share a machine whose disk may be fuller
+	// than imagefs.available<15% allows, and pressure there would evict their pods.
+	e.cfg.EvictionHard, _ = ParseThresholds("memory.available<1Mi,nodefs.available<1%,imagefs.available<1%,nodefs.inodesFree<1%")
 	// The kubelet's clients are limited as in production.
 	if err := e.cfg.SetClients(cluster.Config, DefaultClientLimits()); err != nil {
 		t.Fatal(err)

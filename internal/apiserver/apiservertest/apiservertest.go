@@ -35,9 +35,10 @@ type Cluster struct {
 	Client  kubernetes.Interface
 	DataDir string
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	cancel  context.CancelFunc
+	done    chan struct{}
+	once    sync.Once
+	tempDir bool // DataDir was made by Start, and Stop removes it
 }
 
 // Options tune the server under test.
@@ -46,24 +47,28 @@ type Options struct {
 	Configure func(*apiserver.Config)
 }
 
-// Start runs a cluster in dir (a fresh temporary directory when empty). Stop it with Stop.
+// Start runs a cluster in dir (a fresh temporary directory when empty, removed by Stop). Stop it
+// with Stop.
 func Start(dir string, opts Options) (*Cluster, error) {
 	var err error
-	if dir == "" {
+	tempDir := dir == ""
+	if tempDir {
 		if dir, err = os.MkdirTemp("", "klite-apiserver-test-*"); err != nil {
 			return nil, err
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Cluster{DataDir: dir, cancel: cancel, done: make(chan struct{})}
+	c := &Cluster{DataDir: dir, cancel: cancel, done: make(chan struct{}), tempDir: tempDir}
 	c.Etcd, err = etcd.StartEmbedded(ctx, etcd.EmbedConfig{Dir: dir + "/etcd"})
 	if err != nil {
 		cancel()
+		c.removeTempDir()
 		return nil, err
 	}
 	if c.Store, err = etcd.Dial(ctx, []string{c.Etcd.ClientURL}); err != nil {
 		c.Etcd.Close()
 		cancel()
+		c.removeTempDir()
 		return nil, err
 	}
 	cfg := apiserver.Config{
@@ -79,6 +84,7 @@ func Start(dir string, opts Options) (*Cluster, error) {
 		c.Store.Close()
 		c.Etcd.Close()
 		cancel()
+		c.removeTempDir()
 		return nil, err
 	}
 	go func() {
@@ -120,5 +126,12 @@ func (c *Cluster) Stop() {
 		c.HTTP.Close()
 		c.Store.Close()
 		c.Etcd.Close()
+		c.removeTempDir()
 	})
+}
+
+func (c *Cluster) removeTempDir() {
+	if c.tempDir {
+		_ = os.RemoveAll(c.DataDir)
+	}
 }
