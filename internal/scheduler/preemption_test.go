@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -53,13 +54,24 @@ func TestPreemption(t *testing.T) {
 		t.Fatalf("high-priority pod bound to %s", node)
 	}
 	// Exactly one victim suffices; upstream evicts the less important one (low-b started later).
-	remaining := 0
+	remaining, victim := 0, ""
 	for _, name := range []string{"low-a", "low-b"} {
 		if _, err := pods.Get(context.Background(), name, metav1.GetOptions{}); err == nil {
 			remaining++
+		} else {
+			victim = name
 		}
 	}
 	if remaining != 1 {
 		t.Fatalf("%d of the 2 low-priority pods remain, want 1 evicted", 2-remaining)
 	}
+	high, err := pods.Get(context.Background(), "high", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = fmt.Sprintf("Preempted by pod %s on node small-0", high.UID)
+	eventually(t, 10e9, "Preempted event", func() (bool, string) {
+		evs := eventsFor(t, ns, victim, "Preempted")
+		return len(evs) == 1 && evs[0].Note == want && evs[0].Related != nil && evs[0].Related.Name == "high", fmt.Sprint(evs)
+	})
 }

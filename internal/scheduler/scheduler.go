@@ -58,7 +58,7 @@ func New(ctx context.Context, cfg Config) (*Scheduler, error) {
 	s.snapshot.Store(framework.NewSnapshot(nil))
 	pluginEvents := map[string][]framework.ClusterEvent{}
 	for _, p := range cfg.Profiles {
-		h := &handle{s: s}
+		h := &handle{s: s, profile: p.SchedulerName}
 		fw, err := framework.New(ctx, cfg.Registry, p, h)
 		if err != nil {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/events"
 )
 
 // MaxNodeScore is the highest normalised score a plugin gives a node.
@@ -136,6 +137,8 @@ type Handle interface {
 	// NominatedPodsForNode lists the pending pods preemption nominated to run on node. The
 	// slice is the caller's; the PodInfos are shared and must not be modified.
 	NominatedPodsForNode(node string) []*PodInfo
+	// EventRecorder records events as the profile's scheduler.
+	EventRecorder() events.EventRecorder
 }
 
 // Factory builds a plugin; args is the plugin's pluginConfig args as JSON (nil when absent).

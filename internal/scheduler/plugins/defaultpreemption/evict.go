@@ -36,9 +36,14 @@ func (p *DefaultPreemption) evict(ctx context.Context, preemptor, victim *corev1
 		return fmt.Errorf("mark %s/%s as a disruption target: %w", victim.Namespace, victim.Name, err)
 	}
 	err = pods.Delete(ctx, victim.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &victim.UID}})
-	if err != nil && !apierrors.IsNotFound(err) {
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("preempt %s/%s: %w", victim.Namespace, victim.Name, err)
 	}
+	p.h.EventRecorder().Eventf(victim, preemptor, corev1.EventTypeNormal, "Preempted", "Preempting",
+		"Preempted by pod %v on node %v", preemptor.UID, victim.Spec.NodeName)
 	return nil
 }
 
