@@ -41,10 +41,29 @@ func (k *Kubelet) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 	return &runtimeapi.PodSandboxConfig{
 		Metadata: &runtimeapi.PodSandboxMetadata{Name: pod.Name, Namespace: pod.Namespace, Uid: string(pod.UID), Attempt: attempt},
 		Hostname: hostname, LogDirectory: k.podLogDir(pod), DnsConfig: k.dnsConfig(pod),
-		Labels: labels, Annotations: pod.Annotations,
+		Labels: labels, Annotations: pod.Annotations, PortMappings: portMappings(pod),
 		Linux: &runtimeapi.LinuxPodSandboxConfig{CgroupParent: strings.ToLower(string(qosClass(pod))),
 			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: ns}},
 	}
+}
+
+// portMappings are the pod's container ports, as upstream passes them: the
+// runtime publishes those with a hostPort on the node.
+func portMappings(pod *corev1.Pod) []*runtimeapi.PortMapping {
+	var out []*runtimeapi.PortMapping
+	for _, c := range pod.Spec.Containers {
+		for _, p := range c.Ports {
+			proto := runtimeapi.Protocol_TCP
+			switch p.Protocol {
+			case corev1.ProtocolUDP:
+				proto = runtimeapi.Protocol_UDP
+			case corev1.ProtocolSCTP:
+				proto = runtimeapi.Protocol_SCTP
+			}
+			out = append(out, &runtimeapi.PortMapping{Protocol: proto, ContainerPort: p.ContainerPort, HostPort: p.HostPort, HostIp: p.HostIP})
+		}
+	}
+	return out
 }
 
 // podLogDir is <root>/logs/<namespace>_<name>_<uid>, as /var/log/pods upstream.
@@ -177,6 +196,8 @@ func securityContext(pod *corev1.Pod, c *corev1.Container) *runtimeapi.LinuxCont
 		sc.RunAsGroup = &runtimeapi.Int64Value{Value: *csc.RunAsGroup}
 	}
 	sc.Privileged = csc.Privileged != nil && *csc.Privileged
+	// no_new_privs only when escalation is refused outright, as upstream
+	sc.NoNewPrivs = csc.AllowPrivilegeEscalation != nil && !*csc.AllowPrivilegeEscalation
 	sc.ReadonlyRootfs = csc.ReadOnlyRootFilesystem != nil && *csc.ReadOnlyRootFilesystem
 	if caps := csc.Capabilities; caps != nil {
 		sc.Capabilities = &runtimeapi.Capability{}

@@ -2,11 +2,13 @@
 // the node has a CNI configuration, instead of klite's own bridge network:
 // the first *.conflist (or *.conf/*.json) in the config dir, in name
 // order, is run with ADD on sandbox start and DEL on teardown, with the
-// pod end named eth0.
+// pod end named eth0 and the pod's host ports as the "portMappings"
+// capability.
 package cni
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -20,6 +22,8 @@ import (
 	"github.com/containernetworking/cni/pkg/invoke"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	"golang.org/x/sys/unix"
+
+	"github.com/klite/klite/internal/runtime/network"
 )
 
 // Defaults of the usual CNI locations.
@@ -98,13 +102,19 @@ func loadFirst(dir string) (*libcni.NetworkConfigList, error) {
 func (m *Manager) Name() string { return m.list.Name }
 
 // Setup runs ADD for sandbox id's namespace and returns its IPv4 address.
-func (m *Manager) Setup(id, netnsPath string) (net.IP, error) {
+// The ports with a host port go to the plugins as the "portMappings"
+// capability (the portmap plugin publishes them).
+func (m *Manager) Setup(id, netnsPath string, ports []network.PortMapping) (net.IP, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := os.WriteFile(m.netnsFile(id), []byte(netnsPath), 0o600); err != nil {
+	st, err := json.Marshal(state{NetNS: netnsPath, Ports: capabilityPorts(ports)})
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(m.stateFile(id), st, 0o600); err != nil {
 		return nil, fmt.Errorf("cni: %w", err)
 	}
-	res, err := m.cni.AddNetworkList(ctx, m.list, m.runtimeConf(id, netnsPath))
+	res, err := m.cni.AddNetworkList(ctx, m.list, m.runtimeConf(id, netnsPath, capabilityPorts(ports)))
 	if err != nil {
 		_ = m.Teardown(id)
 		return nil, fmt.Errorf("cni: add %s: %w", m.list.Name, err)
@@ -126,27 +136,84 @@ func (m *Manager) Setup(id, netnsPath string) (net.IP, error) {
 // Teardown runs DEL for sandbox id (with its namespace, if it still
 // exists, so plugins can clean inside it); it is idempotent.
 func (m *Manager) Teardown(id string) error {
-	b, err := os.ReadFile(m.netnsFile(id))
+	st, file, err := m.readState(id)
 	if os.IsNotExist(err) {
 		return nil // never set up, or already torn down
 	}
-	netnsPath := string(b)
-	if _, err := os.Stat(netnsPath); err != nil {
-		netnsPath = "" // the pod's namespace is gone; DEL still frees the address
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(st.NetNS); err != nil {
+		st.NetNS = "" // the pod's namespace is gone; DEL still frees the address
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := m.cni.DelNetworkList(ctx, m.list, m.runtimeConf(id, netnsPath)); err != nil {
+	if err := m.cni.DelNetworkList(ctx, m.list, m.runtimeConf(id, st.NetNS, st.Ports)); err != nil {
 		return fmt.Errorf("cni: del %s: %w", m.list.Name, err)
 	}
-	return os.Remove(m.netnsFile(id))
+	return os.Remove(file)
 }
 
-func (m *Manager) runtimeConf(id, netnsPath string) *libcni.RuntimeConf {
-	return &libcni.RuntimeConf{ContainerID: id, NetNS: netnsPath, IfName: "eth0"}
+// readState reads what ADD recorded for id, and the file it is in: the
+// JSON state, or the bare netns path earlier versions kept in <id>.netns.
+func (m *Manager) readState(id string) (state, string, error) {
+	var st state
+	file := m.stateFile(id)
+	b, err := os.ReadFile(file)
+	if os.IsNotExist(err) {
+		file = filepath.Join(m.cfg.StateDir, id+".netns")
+		b, err = os.ReadFile(file)
+		return state{NetNS: string(b)}, file, err
+	}
+	if err != nil {
+		return st, file, fmt.Errorf("cni: %w", err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, file, fmt.Errorf("cni: decode %s: %w", file, err)
+	}
+	return st, file, nil
 }
 
-func (m *Manager) netnsFile(id string) string { return filepath.Join(m.cfg.StateDir, id+".netns") }
+// state is what DEL needs of an ADD, kept in <StateDir>/<id>.json.
+type state struct {
+	NetNS string        `json:"netns"`
+	Ports []portMapping `json:"portMappings,omitempty"`
+}
+
+// portMapping is one entry of the CNI "portMappings" capability.
+type portMapping struct {
+	HostPort      int32  `json:"hostPort"`
+	ContainerPort int32  `json:"containerPort"`
+	Protocol      string `json:"protocol"`
+	HostIP        string `json:"hostIP,omitempty"`
+}
+
+// capabilityPorts are the mappings that publish a host port, as the
+// "portMappings" capability spells them.
+func capabilityPorts(ports []network.PortMapping) []portMapping {
+	var out []portMapping
+	for _, p := range ports {
+		if p.HostPort == 0 {
+			continue
+		}
+		proto := strings.ToLower(p.Protocol)
+		if proto == "" {
+			proto = "tcp"
+		}
+		out = append(out, portMapping{HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: proto, HostIP: p.HostIP})
+	}
+	return out
+}
+
+func (m *Manager) runtimeConf(id, netnsPath string, ports []portMapping) *libcni.RuntimeConf {
+	rc := &libcni.RuntimeConf{ContainerID: id, NetNS: netnsPath, IfName: "eth0"}
+	if len(ports) > 0 {
+		rc.CapabilityArgs = map[string]any{"portMappings": ports}
+	}
+	return rc
+}
+
+func (m *Manager) stateFile(id string) string { return filepath.Join(m.cfg.StateDir, id+".json") }
 
 // nsExec runs plugins inside a given network namespace: the plugin
 // process is forked from a thread switched into it.

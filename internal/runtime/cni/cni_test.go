@@ -1,16 +1,21 @@
 package cni
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"github.com/klite/klite/internal/runtime/network"
 	"github.com/klite/klite/internal/runtime/pause"
 	"github.com/klite/klite/internal/runtime/testnetns"
 )
@@ -26,14 +31,13 @@ func pluginDir(t *testing.T) string {
 	return ""
 }
 
-func writeConf(t *testing.T, ipamDir string) string {
+func writeConf(t *testing.T, ipamDir string, extra ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	conf := fmt.Sprintf(`{"cniVersion": "1.0.0", "name": "klite-test", "plugins": [
-	  {"type": "bridge", "bridge": "kcni0", "isGateway": true,
+	plugins := append([]string{fmt.Sprintf(`{"type": "bridge", "bridge": "kcni0", "isGateway": true, "hairpinMode": true,
 	   "ipam": {"type": "host-local", "dataDir": %q, "ranges": [[{"subnet": "10.81.0.0/24"}]],
-	            "routes": [{"dst": "0.0.0.0/0"}]}},
-	  {"type": "loopback"}]}`, ipamDir)
+	            "routes": [{"dst": "0.0.0.0/0"}]}}`, ipamDir), `{"type": "loopback"}`}, extra...)
+	conf := `{"cniVersion": "1.0.0", "name": "klite-test", "plugins": [` + strings.Join(plugins, ",") + `]}`
 	if err := os.WriteFile(filepath.Join(dir, "10-test.conflist"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +70,7 @@ func TestSetupTeardownWithPlugins(t *testing.T) {
 	defer pause.Kill(p.Pid, 5*time.Second)
 	podNS := fmt.Sprintf("/proc/%d/ns/net", p.Pid)
 
-	ip, err := m.Setup("sandbox-1", podNS)
+	ip, err := m.Setup("sandbox-1", podNS, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,4 +117,80 @@ func podAddrs(t *testing.T, podNS string) []netlink.Addr {
 	}
 	addrs, _ := h.AddrList(eth, netlink.FAMILY_V4)
 	return addrs
+}
+
+// TestHostPortsThroughPortmap hands a pod's host ports to the portmap
+// plugin: the node's 127.0.0.1:<hostPort> reaches the pod, and no longer
+// after Teardown.
+func TestHostPortsThroughPortmap(t *testing.T) {
+	bin := pluginDir(t)
+	if _, err := os.Stat(filepath.Join(bin, "portmap")); err != nil {
+		t.Skip("skipping: no portmap plugin in " + bin)
+	}
+	if _, err := exec.LookPath("iptables"); err != nil {
+		t.Skip("skipping: the portmap plugin needs iptables, not installed")
+	}
+	confDir := writeConf(t, t.TempDir(), `{"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}`)
+	hostNS := testnetns.New(t)
+	m, err := New(Config{ConfDir: confDir, BinDirs: []string{bin}, StateDir: t.TempDir(), HostNetNS: hostNS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pause.Start(pause.Config{Hostname: "cni"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pause.Kill(p.Pid, 5*time.Second)
+	podNS := fmt.Sprintf("/proc/%d/ns/net", p.Pid)
+	ip, err := m.Setup("sandbox-1", podNS, []network.PortMapping{{ContainerPort: 8080, HostPort: 18090}, {ContainerPort: 9090}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Teardown("sandbox-1")
+	var ln net.Listener
+	inNS(t, podNS, func() (err error) { ln, err = net.Listen("tcp", ip.String()+":8080"); return err })
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("hello"))
+			c.Close()
+		}
+	}()
+	inNS(t, hostNS, func() error { return expectHello(ip.String() + ":8080") })
+	inNS(t, hostNS, func() error { return expectHello("127.0.0.1:18090") })
+	if err := m.Teardown("sandbox-1"); err != nil {
+		t.Fatal(err)
+	}
+	inNS(t, hostNS, func() error {
+		if expectHello("127.0.0.1:18090") == nil {
+			return errors.New("host port still published after Teardown")
+		}
+		return nil
+	})
+}
+
+// inNS runs fn on a thread inside the network namespace at path.
+func inNS(t *testing.T, path string, fn func() error) {
+	t.Helper()
+	if err := testnetns.Do(path, fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func expectHello(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	b, err := io.ReadAll(c)
+	if err != nil || string(b) != "hello" {
+		return fmt.Errorf("read %q from %s: %v", b, addr, err)
+	}
+	return nil
 }

@@ -75,6 +75,9 @@ type Config struct {
 	ReadonlyPaths  []string `json:"readonlyPaths,omitempty"`
 	ReadOnlyRootfs bool     `json:"readOnlyRootfs,omitempty"`
 	Privileged     bool     `json:"privileged,omitempty"`
+	// NoNewPrivs keeps the container's processes from gaining privileges
+	// through setuid programs or file capabilities.
+	NoNewPrivs bool `json:"noNewPrivs,omitempty"`
 	// Stdin gives the container a stdin fed by attached clients; StdinOnce
 	// closes it when the first client detaches.
 	Stdin     bool `json:"stdin,omitempty"`

@@ -102,7 +102,8 @@ func buildSpec(c *Container, img *image.Image, sb *sandbox.Sandbox, root string)
 		CgroupsPath: c.Cgroup, Resources: cfg.Resources,
 		Mounts:       append(mounts, cfg.Mounts...),
 		ReadOnlyRoot: cfg.ReadOnlyRootfs, Privileged: cfg.Privileged, PrivilegedCaps: oci.BoundingCapabilities(),
-		Seccomp: cfg.Seccomp, SeccompProfile: profile, Terminal: cfg.TTY,
+		NoNewPrivileges: cfg.NoNewPrivs,
+		Seccomp:         cfg.Seccomp, SeccompProfile: profile, Terminal: cfg.TTY,
 		CapAdd: cfg.CapAdd, CapDrop: cfg.CapDrop,
 	}), nil
 }

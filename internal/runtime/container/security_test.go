@@ -33,7 +33,25 @@ func TestSecurityDefaultsAndIsolation(t *testing.T) {
 			script: `grep -E '^(NoNewPrivs|CapEff|Seccomp)' /proc/self/status; echo "masked=$(wc -c < /proc/timer_list)"; ` +
 				`(echo x > /proc/sys/kernel/domainname) 2>/dev/null || echo proc-sys-ro; ` +
 				`touch /` + marker + ` && echo root-writable`,
-			want: []string{"Seccomp:\t0", "NoNewPrivs:\t1", "CapEff:\t" + defaultCapEff, "masked=0", "proc-sys-ro", "root-writable"},
+			want: []string{"Seccomp:\t0", "NoNewPrivs:\t0", "CapEff:\t" + defaultCapEff, "masked=0", "proc-sys-ro", "root-writable"},
+		},
+		{
+			name:   "no_new_privs asked for",
+			cfg:    Config{NoNewPrivs: true, Seccomp: true},
+			script: `grep -E '^(NoNewPrivs|Seccomp)' /proc/self/status`,
+			want:   []string{"NoNewPrivs:\t1", "Seccomp:\t2"},
+		},
+		{
+			name:   "own masked and read-only paths",
+			cfg:    Config{MaskedPaths: []string{"/etc/group"}, ReadonlyPaths: []string{"/tmp"}},
+			script: `echo "group=$(wc -c < /etc/group)"; touch /tmp/x 2>/dev/null || echo tmp-ro`,
+			want:   []string{"group=0", "tmp-ro"},
+		},
+		{
+			name:   "seccomp without no_new_privs for a non-root user",
+			cfg:    Config{RunAsUser: ptr(1000), Seccomp: true},
+			script: `grep -E '^(NoNewPrivs|Seccomp)' /proc/self/status; ` + try("unshare", "busybox unshare -U true"),
+			want:   []string{"NoNewPrivs:\t0", "Seccomp:\t2", "unshare: EPERM"},
 		},
 		{
 			name:   "seccomp RuntimeDefault",

@@ -79,7 +79,8 @@ func containerConfig(c *runtimeapi.ContainerConfig) container.Config {
 			CPUQuota: r.GetCpuQuota(), CPUPeriod: uint64(r.GetCpuPeriod())},
 		Stdin: c.GetStdin(), StdinOnce: c.GetStdinOnce(), TTY: c.GetTty(),
 		RunAsUsername: sc.GetRunAsUsername(), ReadOnlyRootfs: sc.GetReadonlyRootfs(), Privileged: sc.GetPrivileged(),
-		CapAdd: sc.GetCapabilities().GetAddCapabilities(), CapDrop: sc.GetCapabilities().GetDropCapabilities(),
+		NoNewPrivs: sc.GetNoNewPrivs(),
+		CapAdd:     sc.GetCapabilities().GetAddCapabilities(), CapDrop: sc.GetCapabilities().GetDropCapabilities(),
 		SupplementalGroups: sc.GetSupplementalGroups(),
 	}
 	if len(sc.GetMaskedPaths()) > 0 || len(sc.GetReadonlyPaths()) > 0 { // the kubelet sends the defaults; empty means ours

@@ -57,6 +57,11 @@ func (s *Service) PullImage(ctx context.Context, req *runtimeapi.PullImageReques
 			IdentityToken: a.GetIdentityToken(), RegistryToken: a.GetRegistryToken()}
 	}
 	img, err := s.images.Pull(ctx, req.GetImage().GetImage(), auth)
+	if err != nil && ctx.Err() != nil {
+		// The caller's deadline or cancellation, however the registry
+		// client worded the failure it caused.
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
 	if err != nil {
 		return nil, grpcError(err)
 	}

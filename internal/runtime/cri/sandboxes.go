@@ -9,6 +9,7 @@ import (
 
 	"github.com/klite/klite/internal/runtime/cgroups"
 	"github.com/klite/klite/internal/runtime/container"
+	"github.com/klite/klite/internal/runtime/network"
 	"github.com/klite/klite/internal/runtime/sandbox"
 )
 
@@ -33,7 +34,8 @@ func sandboxConfig(c *runtimeapi.PodSandboxConfig) sandbox.Config {
 		SharePID:     ns.GetPid() == runtimeapi.NamespaceMode_POD,
 		QoS:          qosOf(c.GetLinux().GetCgroupParent()),
 		LogDirectory: c.GetLogDirectory(), Sysctls: c.GetLinux().GetSysctls(),
-		Labels: c.GetLabels(), Annotations: c.GetAnnotations(),
+		PortMappings: portMappings(c.GetPortMappings()),
+		Labels:       c.GetLabels(), Annotations: c.GetAnnotations(),
 	}
 	if r := c.GetLinux().GetResources(); r != nil {
 		cfg.Resources = cgroups.Resources{MemoryLimit: r.GetMemoryLimitInBytes(), CPUShares: uint64(r.GetCpuShares()),
@@ -43,6 +45,16 @@ func sandboxConfig(c *runtimeapi.PodSandboxConfig) sandbox.Config {
 		cfg.DNS = sandbox.DNS{Servers: d.GetServers(), Searches: d.GetSearches(), Options: d.GetOptions()}
 	}
 	return cfg
+}
+
+// portMappings converts the CRI's port mappings.
+func portMappings(in []*runtimeapi.PortMapping) []network.PortMapping {
+	var out []network.PortMapping
+	for _, p := range in {
+		out = append(out, network.PortMapping{Protocol: strings.ToLower(p.GetProtocol().String()),
+			ContainerPort: p.GetContainerPort(), HostPort: p.GetHostPort(), HostIP: p.GetHostIp()})
+	}
+	return out
 }
 
 // qosOf reads the QoS class from the kubelet's cgroup parent name.

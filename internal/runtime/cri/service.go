@@ -239,6 +239,10 @@ func grpcError(err error) error {
 		return nil
 	case errors.Is(err, sandbox.ErrNotFound), errors.Is(err, container.ErrNotFound), errors.Is(err, image.ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
 	default:
 		return status.Error(codes.Unknown, err.Error())
 	}

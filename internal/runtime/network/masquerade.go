@@ -9,10 +9,12 @@ import (
 )
 
 // ensureMasquerade installs, in table "ip <Table>", a NAT postrouting
-// chain masquerading traffic from the pod range to anywhere outside it.
-// Where nftables is unavailable it falls back to iptables (host netns only).
+// chain masquerading traffic from the pod range to anywhere outside it,
+// and the host ports recorded (hostports.go). Where nftables is
+// unavailable it falls back to iptables (host netns only), without host
+// ports.
 func (m *Manager) ensureMasquerade() error {
-	err := m.nftMasquerade()
+	err := m.nftSync()
 	if err == nil {
 		return nil
 	}
@@ -27,7 +29,13 @@ func (m *Manager) nftConn() (*nftables.Conn, error) {
 	return nftables.New(nftables.WithNetNSFd(int(m.hostNS)))
 }
 
-func (m *Manager) nftMasquerade() error {
+// nftSync replaces klite's table whole, in one transaction: masquerade
+// and every recorded host port. The caller holds m.mu.
+func (m *Manager) nftSync() error {
+	recs, err := m.hostPortRecords()
+	if err != nil {
+		return err
+	}
 	c, err := m.nftConn()
 	if err != nil {
 		return err
@@ -44,6 +52,10 @@ func (m *Manager) nftMasquerade() error {
 		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource,
 	})
 	c.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: m.masqueradeExprs()})
+	m.addHostPortMasquerade(c, chain, recs)
+	if err := m.addHostPortChains(c, table, recs); err != nil {
+		return err
+	}
 	return c.Flush()
 }
 
@@ -62,15 +74,7 @@ func (m *Manager) nftTableExists(c *nftables.Conn) (bool, error) {
 
 // masqueradeExprs is "ip saddr <subnet> ip daddr != <subnet> masquerade".
 func (m *Manager) masqueradeExprs() []expr.Any {
-	net4, mask := []byte(m.subnet.IP.To4()), []byte(m.subnet.Mask)
-	match := func(offset uint32, op expr.CmpOp) []expr.Any {
-		return []expr.Any{
-			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
-			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask, Xor: []byte{0, 0, 0, 0}},
-			&expr.Cmp{Op: op, Register: 1, Data: net4},
-		}
-	}
-	out := append(match(12, expr.CmpOpEq), match(16, expr.CmpOpNeq)...)
+	out := append(subnetMatch(m.subnet, 12, expr.CmpOpEq), subnetMatch(m.subnet, 16, expr.CmpOpNeq)...)
 	return append(out, &expr.Masq{})
 }
 

@@ -1,8 +1,10 @@
 // Package network gives pod sandboxes their network: a node bridge (klite0
 // by default) holding the gateway address, one veth pair per pod with the
 // pod end renamed eth0 inside the pod's network namespace, an address from
-// the on-disk IPAM, a default route via the bridge, and masquerade (nftables,
-// or iptables where nftables is unavailable) for traffic leaving the pod range.
+// the on-disk IPAM, a default route via the bridge, masquerade (nftables,
+// or iptables where nftables is unavailable) for traffic leaving the pod range,
+// and host ports (nftables DNAT from the node's addresses, 127.0.0.1
+// included, to a pod's port; hostports.go).
 //
 //	host netns                          pod netns (the pause process's)
 //	klite0 10.42.0.1/24 ── vk<hash> ═══ eth0 10.42.0.N/24, default via 10.42.0.1
@@ -122,9 +124,14 @@ func (m *Manager) Gateway() net.IP { return m.ipam.Gateway() }
 // Subnet returns the pod range.
 func (m *Manager) Subnet() *net.IPNet { return m.subnet }
 
-// Setup connects the network namespace at netnsPath to the bridge and
-// returns the address given to sandbox id.
-func (m *Manager) Setup(id, netnsPath string) (ip net.IP, err error) {
+// Setup connects the network namespace at netnsPath to the bridge,
+// publishes the host ports among ports and returns the address given to
+// sandbox id.
+func (m *Manager) Setup(id, netnsPath string, ports []PortMapping) (ip net.IP, err error) {
+	hostPorts, err := published(ports)
+	if err != nil {
+		return nil, err
+	}
 	if err := m.ensureNode(); err != nil {
 		return nil, err
 	}
@@ -148,12 +155,18 @@ func (m *Manager) Setup(id, netnsPath string) (ip net.IP, err error) {
 	if err := m.configurePod(id, pod, ip); err != nil {
 		return nil, err
 	}
+	if err := m.publish(id, ip, hostPorts); err != nil {
+		return nil, err
+	}
 	return ip, nil
 }
 
-// Teardown removes sandbox id's veth and releases its address. It is
-// idempotent.
+// Teardown withdraws sandbox id's host ports, removes its veth and
+// releases its address. It is idempotent.
 func (m *Manager) Teardown(id string) error {
+	if err := m.unpublish(id); err != nil {
+		return err
+	}
 	host, _ := vethNames(id)
 	if l, err := m.host.LinkByName(host); err == nil {
 		if err := m.host.LinkDel(l); err != nil {
@@ -189,6 +202,11 @@ func (m *Manager) addVeth(id string, pod netns.NsHandle) error {
 	}
 	if err := m.host.LinkSetNsFd(peer, int(pod)); err != nil {
 		return fmt.Errorf("network: move veth into pod: %w", err)
+	}
+	// Hairpin: a pod reaching its own host port is bridged back out the
+	// port it came in on.
+	if err := m.host.LinkSetHairpin(veth, true); err != nil {
+		return fmt.Errorf("network: veth hairpin: %w", err)
 	}
 	if err := m.host.LinkSetUp(veth); err != nil {
 		return fmt.Errorf("network: veth up: %w", err)
@@ -245,6 +263,12 @@ func (m *Manager) ensureNode() error {
 	if err := inNetNS(m.hostNS, enableForwarding); err != nil {
 		return fmt.Errorf("network: enable forwarding: %w", err)
 	}
+	if err := m.enableRouteLocalnet(); err != nil {
+		return fmt.Errorf("network: route_localnet on %s: %w", m.cfg.Bridge, err)
+	}
+	if err := inNetNS(m.hostNS, enableBridgeNetfilter); err != nil {
+		return fmt.Errorf("network: bridge netfilter: %w", err)
+	}
 	if err := m.ensureMasquerade(); err != nil {
 		return err
 	}
@@ -284,6 +308,17 @@ func (m *Manager) RemoveNode() error {
 		}
 	}
 	return m.removeMasquerade()
+}
+
+// enableBridgeNetfilter passes bridged traffic through conntrack where
+// br_netfilter is loaded (as Docker's bridge does), so a pod's reply to
+// another pod that reached it through a host port is un-NATed.
+func enableBridgeNetfilter() error {
+	err := os.WriteFile("/proc/sys/net/bridge/bridge-nf-call-iptables", []byte("1"), 0o644)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 func enableForwarding() error {

@@ -77,6 +77,10 @@ type Options struct {
 	Mounts         []Mount
 	ReadOnlyRoot   bool
 	Privileged     bool
+	// NoNewPrivileges sets no_new_privs: setuid programs and file
+	// capabilities then grant nothing (the CRI's NoNewPrivs, set by the
+	// kubelet for allowPrivilegeEscalation: false).
+	NoNewPrivileges bool
 	// PrivilegedCaps are a privileged container's capabilities; default
 	// AllCapabilities (the runtime passes BoundingCapabilities()).
 	PrivilegedCaps []string
@@ -110,7 +114,7 @@ func Spec(o Options) *specs.Spec {
 			Args:     o.Args, Env: o.Env, Cwd: cwd,
 			User:            specs.User{UID: o.UID, GID: o.GID, AdditionalGids: o.AdditionalGids},
 			Capabilities:    &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
-			NoNewPrivileges: !o.Privileged,
+			NoNewPrivileges: o.NoNewPrivileges,
 			OOMScoreAdj:     o.Resources.OOMScoreAdj,
 		},
 		Mounts: mounts(o),

@@ -77,8 +77,11 @@ func TestSpec(t *testing.T) {
 	if s.Linux.Seccomp == nil || s.Linux.Seccomp.DefaultAction != specs.ActErrno || !allows(s.Linux.Seccomp, "read") {
 		t.Errorf("seccomp %+v", s.Linux.Seccomp)
 	}
-	if !s.Process.NoNewPrivileges || len(s.Linux.MaskedPaths) == 0 || len(s.Linux.ReadonlyPaths) == 0 {
-		t.Error("unprivileged spec lacks no_new_privs or masked/readonly paths")
+	if s.Process.NoNewPrivileges || len(s.Linux.MaskedPaths) == 0 || len(s.Linux.ReadonlyPaths) == 0 {
+		t.Error("unprivileged spec has no_new_privs unasked or lacks masked/readonly paths")
+	}
+	if nnp := Spec(Options{NoNewPrivileges: true}); !nnp.Process.NoNewPrivileges {
+		t.Error("NoNewPrivileges did not set no_new_privs")
 	}
 	caps := s.Process.Capabilities.Bounding
 	if !contains(caps, "CAP_NET_ADMIN") || contains(caps, "CAP_KILL") || !contains(caps, "CAP_CHOWN") || contains(caps, "CAP_SYS_ADMIN") {

@@ -66,7 +66,7 @@ func (m *Manager) start(sb *Sandbox) error {
 		return err
 	}
 	if !cfg.HostNetwork {
-		ip, err := m.cfg.Network.Setup(sb.ID, sb.NamespacePath("net"))
+		ip, err := m.cfg.Network.Setup(sb.ID, sb.NamespacePath("net"), cfg.PortMappings)
 		if err != nil {
 			return err
 		}

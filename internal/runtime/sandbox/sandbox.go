@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/klite/klite/internal/runtime/cgroups"
+	"github.com/klite/klite/internal/runtime/network"
 )
 
 // ErrNotFound is returned for an unknown sandbox ID.
@@ -70,9 +71,13 @@ type Config struct {
 	LogDirectory string            `json:"logDirectory,omitempty"`
 	// Sysctls are the pod's namespaced kernel parameters; every container
 	// sets them (in the namespaces it shares with the pause process).
-	Sysctls     map[string]string `json:"sysctls,omitempty"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
+	Sysctls map[string]string `json:"sysctls,omitempty"`
+	// PortMappings are the pod's container ports; those with a host port
+	// are published on the node (not for hostNetwork pods, whose ports are
+	// the node's already).
+	PortMappings []network.PortMapping `json:"portMappings,omitempty"`
+	Labels       map[string]string     `json:"labels,omitempty"`
+	Annotations  map[string]string     `json:"annotations,omitempty"`
 }
 
 // DNS is the content of the pod's resolv.conf; empty means the node's.
@@ -105,8 +110,9 @@ func (s *Sandbox) NamespacePath(kind string) string {
 // Network connects pod network namespaces; network.Manager (klite's
 // bridge) and cni.Manager (CNI plugins) implement it.
 type Network interface {
-	// Setup connects the namespace at netnsPath and returns the pod's IP.
-	Setup(id, netnsPath string) (net.IP, error)
+	// Setup connects the namespace at netnsPath, publishes the host ports
+	// among ports and returns the pod's IP.
+	Setup(id, netnsPath string, ports []network.PortMapping) (net.IP, error)
 	// Teardown disconnects sandbox id; it is idempotent.
 	Teardown(id string) error
 }
