@@ -24,7 +24,8 @@ import (
 )
 
 func main() {
-	// klite re-executes itself as a pod's pause process and as container shims.
+	// klite re-executes itself as container shims and inits (pause processes
+	// never reach Go: see internal/runtime/pause).
 	if appruntime.MaybeRunHelper() {
 		return
 	}
