@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/informers/scheduling"
 	"k8s.io/client-go/informers/storage"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -34,6 +35,22 @@ type Shared struct {
 // them, run until ctx ends; call Shutdown after ctx ends to wait for them.
 func NewShared(ctx context.Context, client kubernetes.Interface) *Shared {
 	return &Shared{f: NewFactory(client), stop: ctx.Done()}
+}
+
+// NewSharedForConfig is NewShared with a client of its own made from cfg: protobuf, as the
+// components read, and no client-side rate limit (it lists and watches, a few requests per
+// resource).
+func NewSharedForConfig(ctx context.Context, cfg *rest.Config, userAgent string) (*Shared, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent = userAgent
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	cfg.QPS, cfg.Burst = -1, 0
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return NewShared(ctx, client), nil
 }
 
 // Shutdown waits for the informers to stop (after the owner's context ended).

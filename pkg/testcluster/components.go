@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/klite/klite/internal/app/controllermanager"
+	"github.com/klite/klite/internal/informer"
 	"github.com/klite/klite/internal/scheduler"
 	"github.com/klite/klite/internal/sim"
 )
@@ -71,9 +72,14 @@ func (c *component) failed() error {
 }
 
 // startControlPlane starts the scheduler and, unless no controllers were asked for, the
-// controller manager, neither with leader election (each cluster has one of each).
+// controller manager, neither with leader election (each cluster has one of each), on one set of
+// informers as in klite server.
 func (c *Cluster) startControlPlane() error {
-	sched, err := c.newScheduler()
+	shared, err := c.sharedInformers()
+	if err != nil {
+		return err
+	}
+	sched, err := c.newScheduler(shared)
 	if err != nil {
 		return err
 	}
@@ -82,6 +88,7 @@ func (c *Cluster) startControlPlane() error {
 		return nil
 	}
 	cm := c.opts.controllerManager(c.dir)
+	cm.Informers = shared
 	cfg := c.userConfig("klite-controller-manager")
 	c.plane = append(c.plane, run("controller manager", func(ctx context.Context) error { return controllermanager.Run(ctx, cfg, cm) }))
 	return nil
@@ -100,15 +107,34 @@ func (o *options) controllerManager(dir string) *controllermanager.Options {
 	return cm
 }
 
+// sharedInformers makes the informers the scheduler and the controller manager share; the
+// control plane's first component owns them, so they stop after the others.
+func (c *Cluster) sharedInformers() (*informer.Shared, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	shared, err := informer.NewSharedForConfig(ctx, c.config, "klite-testcluster-informers")
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	c.plane = append(c.plane, run("shared informers", func(stop context.Context) error {
+		<-stop.Done()
+		cancel()
+		shared.Shutdown()
+		return nil
+	}))
+	return shared, nil
+}
+
 // newScheduler builds the scheduler with klite scheduler's default profile and rate limits.
-func (c *Cluster) newScheduler() (*scheduler.Scheduler, error) {
+func (c *Cluster) newScheduler(shared *informer.Shared) (*scheduler.Scheduler, error) {
 	cfg := c.userConfig("klite-scheduler")
 	cfg.QPS, cfg.Burst = 200, 400 // klite scheduler's defaults
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return scheduler.New(context.Background(), scheduler.Config{Client: client, Logger: c.opts.logger.With("component", "scheduler")})
+	return scheduler.New(context.Background(), scheduler.Config{Client: client, Informers: shared.View(),
+		Logger: c.opts.logger.With("component", "scheduler")})
 }
 
 // userConfig is the admin config under another user agent.

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sync"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -90,19 +89,10 @@ func (c *components) run(ctx context.Context, name string, fn func(context.Conte
 }
 
 // share makes the informers the scheduler and the controller manager share, so that the
-// process caches each object once: in protobuf, as both components read.
-func (c *components) share(ctx context.Context, cfg *rest.Config) error {
-	cfg = rest.CopyConfig(cfg)
-	cfg.UserAgent = "klite-server-informers"
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	cfg.QPS, cfg.Burst = -1, 0 // lists and watches only, a few per resource
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	c.shared = informer.NewShared(ctx, client)
-	return nil
+// process caches each object once.
+func (c *components) share(ctx context.Context, cfg *rest.Config) (err error) {
+	c.shared, err = informer.NewSharedForConfig(ctx, cfg, "klite-server-informers")
+	return err
 }
 
 // wait returns once every component and the shared informers have stopped (after ctx ended).
