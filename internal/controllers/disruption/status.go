@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/klite/klite/internal/controller"
 )
 
 // DeletionTimeout is how long an entry in status.disruptedPods (written by the eviction
@@ -115,20 +117,11 @@ func countHealthy(pods []*corev1.Pod, disrupted map[string]metav1.Time) int32 {
 		if _, going := disrupted[p.Name]; going || p.DeletionTimestamp != nil {
 			continue
 		}
-		if podReady(p) {
+		if controller.IsPodReady(p) {
 			n++
 		}
 	}
 	return n
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // newStatus is the status a budget should have given c. No disruption is allowed while it
