@@ -224,10 +224,23 @@ func (m *Manager) IDs() []string {
 
 // List returns copies of all containers, oldest first.
 func (m *Manager) List() []*Container {
+	return m.list(func(*Container) bool { return true })
+}
+
+// ListSandbox is List for the containers of one sandbox; it looks at no
+// other container's processes.
+func (m *Manager) ListSandbox(sandboxID string) []*Container {
+	return m.list(func(c *Container) bool { return c.SandboxID == sandboxID })
+}
+
+func (m *Manager) list(keep func(*Container) bool) []*Container {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]*Container, 0, len(m.containers))
+	var out []*Container
 	for _, c := range m.containers {
+		if !keep(c) {
+			continue
+		}
 		m.refreshLocked(c)
 		cp := *c
 		out = append(out, &cp)

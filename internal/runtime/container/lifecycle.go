@@ -292,13 +292,13 @@ func (m *Manager) cleanup(c *Container) error {
 
 // initAlive reports whether the container's init process still runs.
 func initAlive(c *Container) bool {
-	return c.Pid > 0 && proc.Alive(c.Pid) && proc.StartTime(c.Pid) == c.PidStart
+	return proc.Running(c.Pid, c.PidStart)
 }
 
 // shimAlive reports whether the container's shim (not a process that
 // reused its PID) still runs.
 func (m *Manager) shimAlive(c *Container) bool {
-	return c.ShimPid > 0 && proc.Alive(c.ShimPid) && proc.StartTime(c.ShimPid) == c.ShimStart
+	return proc.Running(c.ShimPid, c.ShimStart)
 }
 
 // refreshLocked moves a container to Exited once its shim recorded the

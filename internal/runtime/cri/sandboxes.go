@@ -8,7 +8,6 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/klite/klite/internal/runtime/cgroups"
-	"github.com/klite/klite/internal/runtime/container"
 	"github.com/klite/klite/internal/runtime/network"
 	"github.com/klite/klite/internal/runtime/sandbox"
 )
@@ -76,7 +75,7 @@ func (s *Service) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSan
 	if _, err := s.sandboxes.Get(id); err != nil {
 		return &runtimeapi.StopPodSandboxResponse{}, nil // already gone is stopped
 	}
-	for _, c := range s.containersOf(id) {
+	for _, c := range s.containers.ListSandbox(id) {
 		if err := s.containers.Stop(ctx, c.ID, 0); err != nil {
 			return nil, grpcError(err)
 		}
@@ -90,7 +89,7 @@ func (s *Service) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSan
 // RemovePodSandbox removes the sandbox's containers and the sandbox.
 func (s *Service) RemovePodSandbox(_ context.Context, req *runtimeapi.RemovePodSandboxRequest) (*runtimeapi.RemovePodSandboxResponse, error) {
 	id := s.resolveSandbox(req.GetPodSandboxId())
-	for _, c := range s.containersOf(id) {
+	for _, c := range s.containers.ListSandbox(id) {
 		if err := s.containers.Remove(c.ID); err != nil {
 			return nil, grpcError(err)
 		}
@@ -99,16 +98,6 @@ func (s *Service) RemovePodSandbox(_ context.Context, req *runtimeapi.RemovePodS
 		return nil, grpcError(err)
 	}
 	return &runtimeapi.RemovePodSandboxResponse{}, nil
-}
-
-func (s *Service) containersOf(sandboxID string) []*container.Container {
-	var out []*container.Container
-	for _, c := range s.containers.List() {
-		if c.SandboxID == sandboxID {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // PodSandboxStatus reports one sandbox.

@@ -86,7 +86,7 @@ func (s *Service) sandboxStats(sb *sandbox.Sandbox) *runtimeapi.PodSandboxStats 
 		linux.Cpu, linux.Memory = cpuMem(cs, now)
 		linux.Process = &runtimeapi.ProcessUsage{Timestamp: now, ProcessCount: &runtimeapi.UInt64Value{Value: cs.Pids}}
 	}
-	for _, c := range s.containersOf(sb.ID) {
+	for _, c := range s.containers.ListSandbox(sb.ID) {
 		if c.State == container.Running {
 			linux.Containers = append(linux.Containers, s.containerStats(c))
 		}

@@ -26,6 +26,21 @@ func Alive(pid int) bool {
 	return pid > 0 && len(f) > 0 && f[0] != "Z" && f[0] != "X"
 }
 
+// Running reports whether the process with this pid and start time (see
+// StartTime) still runs: it exists, is not a zombie and is not another
+// process that reused the pid. One read of /proc/<pid>/stat.
+func Running(pid int, start uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	f := stat(pid)
+	if len(f) < 20 || f[0] == "Z" || f[0] == "X" {
+		return false
+	}
+	n, _ := strconv.ParseUint(f[19], 10, 64)
+	return n == start
+}
+
 // StartTime returns pid's start time in clock ticks since boot (0 when
 // the process does not exist); with the PID it identifies a process.
 func StartTime(pid int) uint64 {

@@ -150,5 +150,5 @@ func (m *Manager) Remove(id string) error {
 // pauseAlive reports whether the recorded pause process still runs (and
 // is the same process, not a reused PID).
 func pauseAlive(sb *Sandbox) bool {
-	return proc.Alive(sb.PausePID) && proc.StartTime(sb.PausePID) == sb.PauseTime
+	return proc.Running(sb.PausePID, sb.PauseTime)
 }
