@@ -77,8 +77,22 @@ func Unmount(dir string) error {
 	return nil
 }
 
-// IsMounted reports whether path is a mount point, from /proc/self/mountinfo.
+// IsMounted reports whether path is a mount point: from statx's
+// STATX_ATTR_MOUNT_ROOT (Linux 5.8+; one syscall), else from
+// /proc/self/mountinfo, which grows with every container's mounts.
 func IsMounted(path string) (bool, error) {
+	var stx unix.Statx_t
+	err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW, 0, &stx)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
+		return false, nil
+	}
+	if err == nil && stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 {
+		return stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0, nil
+	}
+	return inMountinfo(path)
+}
+
+func inMountinfo(path string) (bool, error) {
 	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return false, err

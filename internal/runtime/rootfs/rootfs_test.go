@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"golang.org/x/sys/unix"
+
 	"github.com/klite/klite/internal/runtime/image"
 	"github.com/klite/klite/internal/runtime/testimage"
 )
@@ -120,5 +122,32 @@ func TestMountTwiceIsNoop(t *testing.T) {
 func TestMountWithoutLayersFails(t *testing.T) {
 	if _, err := Mount(t.TempDir(), nil); err == nil {
 		t.Fatal("mount without layers succeeded")
+	}
+}
+
+// IsMounted (statx) and the mountinfo fallback agree on mount points and
+// the directories below them.
+func TestIsMountedAgreesWithMountinfo(t *testing.T) {
+	dir := t.TempDir()
+	mnt := filepath.Join(dir, "mnt")
+	if err := os.MkdirAll(filepath.Join(mnt, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(mnt, unix.MNT_DETACH) })
+	if err := os.Mkdir(filepath.Join(mnt, "inside"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]bool{"/": true, "/proc": true, mnt: true, dir: false,
+		filepath.Join(mnt, "inside"): false, filepath.Join(dir, "missing"): false} {
+		got, err := IsMounted(path)
+		if err != nil || got != want {
+			t.Errorf("IsMounted(%s) = %v, %v; want %v", path, got, err, want)
+		}
+		if fromInfo, _ := inMountinfo(path); fromInfo != want {
+			t.Errorf("inMountinfo(%s) = %v, want %v", path, fromInfo, want)
+		}
 	}
 }
