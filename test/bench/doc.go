@@ -7,6 +7,8 @@
 //   - watch write-to-event latency with 100 client-go watchers and 16 writers vs a raw etcd watch
 //     on the same writes,
 //   - the RSS of a real `klite server` process, idle and with 15,000 objects stored.
+//   - the RSS and PSS of a real `klite agent` process, idle and with 100 running pods, and of each
+//     pod's pause process and shim, against issue 7's goals (it needs root).
 //
 // Every figure is reported with b.ReportMetric; ratios are klite against the baseline. Only
 // Benchmark functions do heavy work: `go test` without -bench runs TestHarness, which runs each

@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -9,6 +11,13 @@ import (
 // few seconds.
 func TestHarness(t *testing.T) {
 	e := startEnv(t)
+	bin := filepath.Join(t.TempDir(), "klite")
+	kliteBin := func(t *testing.T) string { // built once, for the memory checks
+		if _, err := os.Stat(bin); err != nil {
+			buildKliteTo(t, bin)
+		}
+		return bin
+	}
 	t.Run("create", func(t *testing.T) {
 		for _, kind := range []string{kindConfigMap, kindPod} {
 			r := measureCreates(t, nil, e, kind, kind == kindPod, 20, 4)
@@ -31,8 +40,16 @@ func TestHarness(t *testing.T) {
 		}
 	})
 	t.Run("memory", func(t *testing.T) {
-		r := measureMemory(t, buildKlite(t), 20, 0)
+		r := measureMemory(t, kliteBin(t), 20, 0)
 		if r.idleMB < 10 || r.loadedMB < 10 || r.peakMB < r.loadedMB {
+			t.Errorf("implausible result %+v", r)
+		}
+	})
+	t.Run("agent-memory", func(t *testing.T) {
+		requireAgentHost(t)
+		r := measureAgentMemory(t, kliteBin(t), 2, 0)
+		if r.idle.rssMB < 10 || r.loaded.rssMB < 10 || r.idle.pssMB <= 0 || r.loaded.pssMB > r.loaded.rssMB ||
+			r.pause.pssMB <= 0 || r.shim.pssMB <= r.pause.pssMB {
 			t.Errorf("implausible result %+v", r)
 		}
 	})

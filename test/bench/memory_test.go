@@ -36,17 +36,24 @@ func (r memoryResult) report(b *testing.B) {
 
 // serverProcess is a running `klite server`.
 type serverProcess struct {
-	cmd    *exec.Cmd
-	log    *bytes.Buffer
-	exited chan error
-	client kubernetes.Interface
+	cmd     *exec.Cmd
+	log     *bytes.Buffer
+	exited  chan error
+	client  kubernetes.Interface
+	dataDir string // its --data-dir: server/node-token and server/tls/ca.crt let agents join
+	url     string // the API server's https URL
 }
 
 // buildKlite builds cmd/klite into a temporary directory and returns the binary's path.
 func buildKlite(tb testing.TB) string {
 	tb.Helper()
+	return buildKliteTo(tb, filepath.Join(tb.TempDir(), "klite"))
+}
+
+// buildKliteTo builds cmd/klite as bin and returns bin.
+func buildKliteTo(tb testing.TB, bin string) string {
+	tb.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	bin := filepath.Join(tb.TempDir(), "klite")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/klite")
 	build.Dir = filepath.Join(filepath.Dir(file), "..", "..")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -70,7 +77,7 @@ func freePort(tb testing.TB) string {
 func startServer(tb testing.TB, bin string) *serverProcess {
 	tb.Helper()
 	dir := tb.TempDir()
-	p := &serverProcess{log: &bytes.Buffer{}, exited: make(chan error, 1)}
+	p := &serverProcess{log: &bytes.Buffer{}, exited: make(chan error, 1), dataDir: dir}
 	args := []string{"server", "--data-dir", dir, "--bind-address", "127.0.0.1", "--secure-port", freePort(tb),
 		"--etcd-client-port", freePort(tb), "--etcd-peer-port", freePort(tb), "--disable-agent"}
 	// KLITE_BENCH_SERVER_ARGS adds flags, e.g. "--disable scheduler,controller-manager" to
@@ -118,7 +125,7 @@ func (p *serverProcess) ready(kubeconfig string) bool {
 	if err != nil || strings.TrimSpace(string(body)) != "ok" {
 		return false
 	}
-	p.client = c
+	p.client, p.url = c, cfg.Host
 	return true
 }
 
