@@ -46,7 +46,7 @@ type Config struct {
 type Process struct {
 	Pid int
 	// done is closed once the process has been reaped.
-	done chan struct{}
+	done <-chan struct{}
 }
 
 // Start launches the pause process and waits until its hostname is set.
@@ -75,8 +75,7 @@ func Start(cfg Config) (*Process, error) {
 		return nil, fmt.Errorf("start pause process: %w", err)
 	}
 	w.Close()
-	p := &Process{Pid: cmd.Process.Pid, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
+	p := &Process{Pid: cmd.Process.Pid, done: proc.Reap(cmd.Process)}
 	line, err := bufio.NewReader(r).ReadString('\n')
 	if line != "ok\n" {
 		_ = cmd.Process.Kill()

@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/klite/klite/internal/runtime/proc"
 	"github.com/klite/klite/internal/runtime/runner"
 )
 
@@ -114,7 +115,7 @@ func Start(cfg Config) (shimPid, initPid int, err error) {
 		return 0, 0, fmt.Errorf("start shim: %w", err)
 	}
 	w.Close()
-	go func() { _ = cmd.Wait() }() // reap the shim while klite runs
+	proc.Reap(cmd.Process) // reap the shim while klite runs
 	line, _ := bufio.NewReader(r).ReadString('\n')
 	pidStr, ok := strings.CutPrefix(strings.TrimSpace(line), "ok ")
 	if !ok {
