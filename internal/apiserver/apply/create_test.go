@@ -18,14 +18,7 @@ import (
 // The shortcut for creates records exactly what upstream's general field
 // manager records for the same create.
 func TestCreateFieldsMatchTheGeneralPath(t *testing.T) {
-	kinds := []Kind{
-		{GVK: podGVK, Status: true}, {GVK: cmGVK}, {GVK: deployGVK, Status: true, Scale: true},
-		{GVK: corev1.SchemeGroupVersion.WithKind("Service"), Status: true},
-		{GVK: corev1.SchemeGroupVersion.WithKind("Secret")},
-		{GVK: corev1.SchemeGroupVersion.WithKind("Node"), Status: true},
-		{GVK: batchv1.SchemeGroupVersion.WithKind("Job"), Status: true},
-	}
-	m, err := New(Config{Kinds: kinds})
+	m, err := New(Config{Kinds: createKinds()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,9 @@
 // Ordinary writes are the API server's hot path, so Update takes two
 // shortcuts around the general field manager that give byte-identical
 // managedFields (tests hold each to the general path): a create without
-// managedFields owns what it sets (create.go); an update of a stored
+// managedFields owns what it sets (create.go), compared field by field
+// with a recent object of the same controller where there is one and only
+// the differing fields typed (templates.go, equal.go); an update of a stored
 // object types and compares only the fields that differ, reuses decoded
 // entries from a small cache, and keeps the bytes of entries it does not
 // change (update.go, diff.go, sets.go). Cases they do not reproduce
