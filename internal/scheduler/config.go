@@ -20,6 +20,9 @@ const DefaultSchedulerName = "default-scheduler"
 // Config configures a Scheduler. Client is required.
 type Config struct {
 	Client kubernetes.Interface
+	// EventClient records the scheduler's events (default: Client). As upstream, give it a
+	// client of its own, so that events do not spend the rate limit bindings need.
+	EventClient kubernetes.Interface
 	// Informers, when set, is a factory shared with other components of the process (see
 	// informer.Shared): the scheduler then watches every pod, as they need, and leaves out
 	// finished ones itself. Unset, it builds its own and lets the server filter pods.

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/klite/klite/internal/apiserver/apiservertest"
 	"github.com/klite/klite/internal/scheduler"
@@ -82,11 +83,21 @@ func run(m *testing.M) (int, error) {
 	if _, err := cluster.Client.CoreV1().Nodes().Patch(ctx, "cordoned-0", "application/merge-patch+json", patch, metav1.PatchOptions{}); err != nil {
 		return 0, err
 	}
-	if sched, err = startScheduler(ctx, &wg, scheduler.Config{}); err != nil {
+	// Events go through a client of their own (its user agent names their manager).
+	events := rest.CopyConfig(cluster.Config)
+	events.UserAgent = eventsAgent
+	eventClient, err := kubernetes.NewForConfig(events)
+	if err != nil {
+		return 0, err
+	}
+	if sched, err = startScheduler(ctx, &wg, scheduler.Config{EventClient: eventClient}); err != nil {
 		return 0, err
 	}
 	return m.Run(), nil
 }
+
+// eventsAgent is the user agent of the package scheduler's event client.
+const eventsAgent = "scheduler-events"
 
 func startScheduler(ctx context.Context, wg *sync.WaitGroup, cfg scheduler.Config) (*scheduler.Scheduler, error) {
 	cfg.Client, cfg.Logger = cluster.Client, quietLogger()

@@ -72,6 +72,7 @@ func TestPreemption(t *testing.T) {
 	want = fmt.Sprintf("Preempted by pod %s on node small-0", high.UID)
 	eventually(t, 10e9, "Preempted event", func() (bool, string) {
 		evs := eventsFor(t, ns, victim, "Preempted")
-		return len(evs) == 1 && evs[0].Note == want && evs[0].Related != nil && evs[0].Related.Name == "high", fmt.Sprint(evs)
+		return len(evs) == 1 && evs[0].Note == want && evs[0].Related != nil && evs[0].Related.Name == "high" &&
+			len(evs[0].ManagedFields) == 1 && evs[0].ManagedFields[0].Manager == eventsAgent, fmt.Sprint(evs)
 	})
 }

@@ -70,7 +70,11 @@ func New(ctx context.Context, cfg Config) (*Scheduler, error) {
 		}
 	}
 	s.queue = queue.New(queue.Config{Clock: cfg.Clock, InitialBackoff: cfg.InitialBackoff, MaxBackoff: cfg.MaxBackoff, PluginEvents: pluginEvents})
-	s.broadcast = events.NewBroadcaster(&events.EventSinkImpl{Interface: cfg.Client.EventsV1()})
+	eventClient := cfg.EventClient
+	if eventClient == nil {
+		eventClient = cfg.Client
+	}
+	s.broadcast = events.NewBroadcaster(&events.EventSinkImpl{Interface: eventClient.EventsV1()})
 	for name := range s.profiles {
 		s.recorders[name] = s.broadcast.NewRecorder(scheme.Scheme, name)
 	}

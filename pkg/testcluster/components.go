@@ -133,7 +133,11 @@ func (c *Cluster) newScheduler(shared *informer.Shared) (*scheduler.Scheduler, e
 	if err != nil {
 		return nil, err
 	}
-	return scheduler.New(context.Background(), scheduler.Config{Client: client, Informers: shared.View(),
+	eventClient, err := kubernetes.NewForConfig(cfg) // its own rate limit, as in klite scheduler
+	if err != nil {
+		return nil, err
+	}
+	return scheduler.New(context.Background(), scheduler.Config{Client: client, EventClient: eventClient, Informers: shared.View(),
 		Logger: c.opts.logger.With("component", "scheduler")})
 }
 

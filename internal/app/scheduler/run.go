@@ -42,8 +42,12 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err != nil {
 		return err
 	}
+	eventClient, err := kubernetes.NewForConfig(cfg) // its own rate limit, as upstream
+	if err != nil {
+		return err
+	}
 	sc := scheduler.Config{
-		Client: client, Profiles: profiles, Logger: o.Logger,
+		Client: client, EventClient: eventClient, Profiles: profiles, Logger: o.Logger,
 		InitialBackoff: o.PodInitialBackoff, MaxBackoff: o.PodMaxBackoff,
 	}
 	if o.Informers != nil {
