@@ -67,7 +67,9 @@ func startAgent(tb testing.TB, bin string, s *serverProcess, node string) *agent
 		"--hostname-override", node, "--data-dir", a.dataDir, "--node-ip", "127.0.0.1",
 		"--address", "127.0.0.1", "--port", freePort(tb), "--runc-root", filepath.Join(dir, "runc"),
 		"--bridge", "kbench0", "--pod-cidr", "10.82.0.0/24", "--cgroup-root", a.cgroupRoot,
-		"--cni-conf-dir", cniDir, "--host-netns", netns, "--nftable", "klite_bench")
+		"--cni-conf-dir", cniDir, "--host-netns", netns, "--nftable", "klite_bench",
+		// far below upstream's defaults: a shared disk near imagefs.available<15% would evict
+		"--eviction-hard", "memory.available<1Mi,nodefs.available<1%,imagefs.available<1%")
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
 	if err := a.cmd.Start(); err != nil {
 		tb.Fatalf("start klite agent: %v", err)

@@ -72,6 +72,11 @@ func newAgentCluster(t *testing.T) *agentCluster {
 	return c
 }
 
+// testEvictionHard are eviction thresholds far below upstream's defaults: the tests share a
+// machine whose disk may be fuller than imagefs.available<15% allows, and the DiskPressure taint
+// would keep their pods from being scheduled.
+const testEvictionHard = "memory.available<1Mi,nodefs.available<1%,imagefs.available<1%,nodefs.inodesFree<1%"
+
 // start runs klite server on dataDir and waits until it serves.
 func (c *agentCluster) start(dataDir string) {
 	t := c.t
@@ -85,7 +90,7 @@ func (c *agentCluster) start(dataDir string) {
 	s.cmd = exec.Command(kliteBin, "server", "--data-dir", dataDir, "--bind-address", "127.0.0.1",
 		"--secure-port", fmt.Sprint(c.securePort), "--etcd-client-port", fmt.Sprint(c.etcdPort),
 		"--etcd-peer-port", fmt.Sprint(c.peerPort), "--scheduler-bind-address", "127.0.0.1:0",
-		"--node-name", c.node, "--node-ip", "127.0.0.1")
+		"--node-name", c.node, "--node-ip", "127.0.0.1", "--eviction-hard", testEvictionHard)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

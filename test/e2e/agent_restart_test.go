@@ -52,7 +52,7 @@ func (c *agentCluster) testSecondAgent(t *testing.T) {
 		"--hostname-override", node2, "--data-dir", dir, "--node-ip", "127.0.0.1",
 		"--address", "127.0.0.1", "--port", fmt.Sprint(kubeletPort),
 		"--bridge", "klite-e2e2", "--pod-cidr", "10.42.201.0/24", "--cgroup-root", "/klite-e2e-node-2",
-		"--runc-root", filepath.Join(dir, "runc"))
+		"--runc-root", filepath.Join(dir, "runc"), "--eviction-hard", testEvictionHard)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

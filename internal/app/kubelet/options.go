@@ -99,7 +99,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClientCAFile, "client-ca-file", o.ClientCAFile, "Require kubelet API clients to present a certificate signed by this CA")
 	fs.DurationVar(&o.NodeStatusUpdateFrequency, "node-status-update-frequency", o.NodeStatusUpdateFrequency,
 		"Post node status at least this often (and on change)")
-	o.addEvictionFlags(fs)
+	o.AddEvictionFlags(fs)
 	o.addClientFlags(fs)
 	rt := pflag.NewFlagSet("runtime", pflag.ContinueOnError)
 	o.Runtime.AddFlags(rt)
@@ -113,8 +113,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	})
 }
 
-// addEvictionFlags registers eviction and image GC flags (upstream names).
-func (o *Options) addEvictionFlags(fs *pflag.FlagSet) {
+// AddEvictionFlags registers eviction and image GC flags (upstream names); klite server takes
+// them for its local agent.
+func (o *Options) AddEvictionFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.EvictionHard, "eviction-hard", o.EvictionHard,
 		"Hard eviction thresholds: signal<quantity or signal<percent% (memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available); empty for none")
 	fs.DurationVar(&o.EvictionPressureTransitionPeriod, "eviction-pressure-transition-period", o.EvictionPressureTransitionPeriod,

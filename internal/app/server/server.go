@@ -55,6 +55,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ControllerManager.NodeMonitorGracePeriod, "node-monitor-grace-period", o.ControllerManager.NodeMonitorGracePeriod, "How long a node may go without renewing its Lease before it is marked NotReady")
 	fs.StringVar(&o.Kubelet.HostnameOverride, "node-name", o.Kubelet.HostnameOverride, "Name of the local agent's node (default: the hostname)")
 	fs.StringVar(&o.Kubelet.NodeIP, "node-ip", o.Kubelet.NodeIP, "IP address the local agent's node reports")
+	o.Kubelet.AddEvictionFlags(fs)
 	fs.StringSliceVar(&o.ControllerManager.Controllers, "controllers", o.ControllerManager.Controllers, "Controllers to run ('*' for all, 'foo' to enable, '-foo' to disable)")
 }
 
