@@ -1,6 +1,13 @@
 package apply
 
-import "reflect"
+import (
+	"reflect"
+	"time"
+)
+
+// timeType is compared and sized without reading its *time.Location:
+// time.Local is initialised lazily, and reading it then races.
+var timeType = reflect.TypeFor[time.Time]()
 
 // equal says a and b, two values of one type, hold the same data, as
 // reflect.DeepEqual does for API objects, without its bookkeeping of
@@ -8,7 +15,9 @@ import "reflect"
 // common string maps natively. Unexported fields count (a quantity's
 // cached string too); a nil slice or map differs from an empty one;
 // functions, channels and unsafe pointers are equal only when both are
-// nil; floats compare with ==.
+// nil; floats compare with ==; times in two distinct *time.Location count
+// as different however alike (see timeType), which only makes a caller
+// look closer.
 func equal(a, b reflect.Value) bool {
 	switch a.Kind() {
 	case reflect.Bool:
@@ -32,6 +41,9 @@ func equal(a, b reflect.Value) bool {
 	case reflect.Map:
 		return equalMaps(a, b)
 	case reflect.Struct:
+		if a.Type() == timeType {
+			return sameInstant(a, b)
+		}
 		for i := range a.NumField() {
 			if !equal(a.Field(i), b.Field(i)) {
 				return false
@@ -40,6 +52,24 @@ func equal(a, b reflect.Value) bool {
 		return true
 	}
 	return a.IsNil() && b.IsNil() // func, chan, unsafe pointer
+}
+
+// sameInstant compares two time.Time values field by field as equal does,
+// except that their locations must be the same pointer: two different
+// *time.Location count as different, which only makes the caller look
+// closer (see timeType).
+func sameInstant(a, b reflect.Value) bool {
+	for i := range a.NumField() {
+		fa, fb := a.Field(i), b.Field(i)
+		if fa.Kind() == reflect.Pointer {
+			if fa.Pointer() != fb.Pointer() {
+				return false
+			}
+		} else if !equal(fa, fb) {
+			return false
+		}
+	}
+	return true
 }
 
 // equalRefs compares pointers or interfaces by what they refer to.
@@ -122,6 +152,10 @@ func countSize(v reflect.Value, n *int, limit int) bool {
 			countSize(it.Value(), n, limit)
 		}
 	case reflect.Struct:
+		if v.Type() == timeType {
+			*n += 24
+			break
+		}
 		for i := 0; i < v.NumField() && *n <= limit; i++ {
 			countSize(v.Field(i), n, limit)
 		}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"reflect"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -82,5 +83,26 @@ func TestBigObjectsAreNotTemplates(t *testing.T) {
 	}
 	if tmpl := m.creators[cmGVK].recent.get(""); tmpl != nil {
 		t.Fatalf("kept %T as a template", tmpl.obj)
+	}
+}
+
+// Times compare and size without reading their *time.Location (time.Local
+// is set up lazily, and reading it then races with the setting up): the
+// same location pointer is needed for equality, however alike two
+// locations are.
+func TestTimesDoNotReadTheirLocations(t *testing.T) {
+	now := time.Now()
+	a, b := now.In(time.FixedZone("z", 3600)), now.In(time.FixedZone("z", 3600))
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("fixture: DeepEqual should find the two alike")
+	}
+	if equal(reflect.ValueOf(a), reflect.ValueOf(b)) {
+		t.Error("times in two distinct (if alike) locations compared equal")
+	}
+	if !equal(reflect.ValueOf(a), reflect.ValueOf(a)) || !equal(reflect.ValueOf(now.Local()), reflect.ValueOf(now.Local())) {
+		t.Error("a time differs from itself")
+	}
+	if sizeOver(reflect.ValueOf(a), 24) || !sizeOver(reflect.ValueOf(a), 23) {
+		t.Error("a time.Time counts other than 24 bytes")
 	}
 }
